@@ -1,0 +1,13 @@
+"""The five states a breaker can be in."""
+
+from enum import StrEnum
+
+
+class CircuitBreakerState(StrEnum):
+    """Breaker state; the value is what status dicts, JSON and the admin show."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+    FORCED_OPEN = "forced_open"
+    DISABLED = "disabled"
