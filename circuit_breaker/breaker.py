@@ -49,6 +49,7 @@ _UNCOUNTED = "-"  # DISABLED: the call passes and nothing is counted
 _ASK_STORE = "?"  # the local view cannot decide: refresh or acquire the probe
 
 AFTER_EXHAUSTED = ("keep_probing", "stay_open")
+OUTCOMES = ("success", "failure", "ignored", "rejected")
 _anonymous = itertools.count(1)
 StoreOperation = Callable[[BreakerStore, float], StoreResult]
 
@@ -75,6 +76,11 @@ def _check_number(
 def _dotted(cls: type) -> str:
     module = cls.__module__
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def _peek(counter: itertools.count[int]) -> int:
+    """Current value of an itertools.count without advancing it."""
+    return int(repr(counter)[6:-1])
 
 
 def _iso(wall_seconds: float | None) -> str | None:
@@ -176,6 +182,11 @@ class CircuitBreaker:
         self._clock: Callable[[], float] = clock or time.monotonic
         self._listeners: tuple[Listener, ...] = tuple(listeners)
         self._view_lock = threading.Lock()
+        # Outcome tallies for metrics: itertools.count is atomic under the GIL, so
+        # counting needs no lock. Off by default to keep the hot path bare.
+        self._counting = False
+        self._tally = {outcome: itertools.count() for outcome in OUTCOMES}
+        self._transitions: dict[tuple[str, str], int] = {}
         self._fallback: MemoryStore | None = None  # local state while the store is down
 
         # The local view of the store's record, and the time base to read it with.
@@ -220,6 +231,19 @@ class CircuitBreaker:
         self._listeners = tuple(x for x in self._listeners if x is not listener)
         self._update_hot()
 
+    def enable_call_counting(self) -> None:
+        """Count calls by outcome (for metrics); successes then leave the bare hot path."""
+        self._counting = True
+        self._update_hot()
+
+    def call_counts(self) -> dict[str, int]:
+        """Calls by outcome since counting was enabled (all zero before)."""
+        return {outcome: _peek(counter) for outcome, counter in self._tally.items()}
+
+    def transition_counts(self) -> dict[tuple[str, str], int]:
+        """State changes this process made or learned of, by (from, to)."""
+        return dict(self._transitions)
+
     # -- calling -----------------------------------------------------------------------
 
     def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -236,7 +260,7 @@ class CircuitBreaker:
         except BaseException as exc:
             self._after_error(exc, permit)
             raise
-        if permit is not None or self._listeners or self._record.failure_count:
+        if permit is not None or self._counting or self._listeners or self._record.failure_count:
             self._after_success(permit)
         return result
 
@@ -259,8 +283,10 @@ class CircuitBreaker:
         except BaseException as exc:
             await self._offload(self._after_error, exc, permit)
             raise
-        if permit is not None or self._listeners or self._record.failure_count:
+        if permit is not None or self._record.failure_count:
             await self._offload(self._after_success, permit)
+        elif self._counting or self._listeners:
+            self._after_success(permit)
         return result
 
     async_call = call_async
@@ -351,6 +377,7 @@ class CircuitBreaker:
     def _reject(self, record: BreakerRecord, retry_after: float | None) -> CircuitOpenError:
         state = record.state
         error = CircuitOpenError(self.name, state, retry_after)
+        next(self._tally["rejected"])
         if self._listeners:
             dispatch(self._listeners, BreakerEvent("rejected", self.name, old=state, new=state))
         return error
@@ -378,6 +405,7 @@ class CircuitBreaker:
         if permit == _UNCOUNTED:
             return
         if not self._counts_as_failure(exc):
+            next(self._tally["ignored"])
             self._emit("ignored", exception=exc)
             self._after_success(permit)
             return
@@ -390,6 +418,7 @@ class CircuitBreaker:
             )
         elif self._record.state is CLOSED:
             self._run(lambda store, now: store.record_failure(name, policy, info, jitter, now))
+        next(self._tally["failure"])
         self._emit("failure", exception=exc)
 
     def _after_success(self, permit: str | None) -> None:
@@ -403,6 +432,7 @@ class CircuitBreaker:
             )
         elif self._record.state is CLOSED and self._record.failure_count:
             self._run(lambda store, now: store.record_success(name, now))
+        next(self._tally["success"])
         self._emit("success")
 
     @property
@@ -487,6 +517,7 @@ class CircuitBreaker:
             record.state is CLOSED
             and not record.failure_count
             and not self._listeners
+            and not self._counting
             and not self._store.polled
         )
 
@@ -498,6 +529,9 @@ class CircuitBreaker:
         actor: str | None,
     ) -> None:
         new = record.state
+        with self._view_lock:
+            key = (old.value, new.value)
+            self._transitions[key] = self._transitions.get(key, 0) + 1
         if origin == "local":
             retry_in = None
             if record.retry_at is not None and record.opened_at is not None:

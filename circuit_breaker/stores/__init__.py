@@ -24,7 +24,10 @@ StoreFactory = Callable[[Mapping[str, Any]], BreakerStore]
 
 _FACTORIES: dict[str, StoreFactory] = {"memory": lambda options: MemoryStore()}
 # Backends importable on demand: name -> "module:function" building the store from options.
-_LAZY_FACTORIES: dict[str, str] = {}
+_LAZY_FACTORIES: dict[str, str] = {
+    "redis": "circuit_breaker.stores.redis:from_options",
+    "django": "circuit_breaker_django.store:from_options",
+}
 
 
 def register_store_backend(name: str, factory: StoreFactory | str) -> None:
