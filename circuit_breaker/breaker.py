@@ -405,9 +405,8 @@ class CircuitBreaker:
         if permit == _UNCOUNTED:
             return
         if not self._counts_as_failure(exc):
-            next(self._tally["ignored"])
-            self._emit("ignored", exception=exc)
-            self._after_success(permit)
+            # The dependency answered: an ignored exception counts as a success.
+            self._after_success(permit, "ignored", exc)
             return
         policy = self.policy
         jitter = jitter_factor(self.jitter_ratio, self.jitter_enabled)
@@ -421,7 +420,12 @@ class CircuitBreaker:
         next(self._tally["failure"])
         self._emit("failure", exception=exc)
 
-    def _after_success(self, permit: str | None) -> None:
+    def _after_success(
+        self,
+        permit: str | None,
+        outcome: EventKind = "success",
+        exc: BaseException | None = None,
+    ) -> None:
         if permit == _UNCOUNTED:
             return
         name = self.name
@@ -432,8 +436,8 @@ class CircuitBreaker:
             )
         elif self._record.state is CLOSED and self._record.failure_count:
             self._run(lambda store, now: store.record_success(name, now))
-        next(self._tally["success"])
-        self._emit("success")
+        next(self._tally[outcome])
+        self._emit(outcome, exception=exc)
 
     @property
     def policy(self) -> Policy:
