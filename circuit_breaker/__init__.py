@@ -9,12 +9,14 @@ from circuit_breaker.errors import (
     UnknownBreakerError,
 )
 from circuit_breaker.events import BreakerEvent, Listener
+from circuit_breaker.registry import BreakerRegistry, load_registry
 from circuit_breaker.schedule import RecoverySchedule
 from circuit_breaker.state import CircuitBreakerState
 from circuit_breaker.stores import BreakerStore, MemoryStore
 
 __all__ = [
     "BreakerEvent",
+    "BreakerRegistry",
     "BreakerStore",
     "CircuitBreaker",
     "CircuitBreakerState",
@@ -26,5 +28,6 @@ __all__ = [
     "RecoverySchedule",
     "StoreUnavailableError",
     "UnknownBreakerError",
+    "load_registry",
     "sync_breakers",
 ]

@@ -1,0 +1,152 @@
+"""The kinds of values a configuration holds, as pydantic validators with plain messages.
+
+Each kind checks the value itself (``PlainValidator``) so that every message says what
+was expected in words a reader of the YAML understands. Values that came from an
+environment variable (:class:`EnvStr`) are read as the kind's type; literal YAML values
+must already have it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from pydantic_core import PydanticCustomError
+
+from circuit_breaker.config.durations import DURATION_FORMS, parse_duration
+from circuit_breaker.config.envvars import EnvStr
+from circuit_breaker.errors import closest
+
+Check = Callable[[Any], Any]
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]*")
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+def fail(expected: str) -> NoReturn:
+    """Reject the value; ``expected`` becomes the problem's message."""
+    raise PydanticCustomError("config", expected)
+
+
+def whole_number(minimum: int) -> Check:
+    expected = f"expected a whole number of at least {minimum}"
+
+    def check(value: Any) -> int:
+        if isinstance(value, EnvStr):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                fail(expected)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            fail(expected)
+        return value
+
+    return check
+
+
+def number(minimum: float, *, inclusive: bool, below: float | None = None, unit: str = "") -> Check:
+    """A finite number above ``minimum`` (or equal, if ``inclusive``) and below ``below``;
+    ``unit`` names what it counts, for the message."""
+    bound = f"at least {minimum:g}" if inclusive else f"greater than {minimum:g}"
+    if below is not None:
+        bound += f" and below {below:g}"
+    expected = f"expected a number{unit} {bound}"
+
+    def check(value: Any) -> float:
+        if isinstance(value, EnvStr):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                fail(expected)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            fail(expected)
+        number = float(value)
+        if not math.isfinite(number):
+            fail(f"expected a finite number{unit} {bound}")
+        if number < minimum or (not inclusive and number == minimum):
+            fail(expected)
+        if below is not None and number >= below:
+            fail(expected)
+        return number
+
+    return check
+
+
+def duration(*, numbers: bool = False, hint: str = "") -> Check:
+    """Seconds (> 0) from a duration text; with ``numbers`` a bare number is seconds too."""
+    expected = f"expected {DURATION_FORMS}{', or a number of seconds' if numbers else ''}{hint}"
+    as_seconds = number(0, inclusive=False, unit=" of seconds")
+
+    def check(value: Any) -> float:
+        if numbers and not isinstance(value, bool) and isinstance(value, int | float):
+            return float(as_seconds(value))
+        if not isinstance(value, str):
+            fail(expected)
+        try:
+            seconds = parse_duration(value)
+        except ValueError:
+            if numbers and isinstance(value, EnvStr):
+                return float(as_seconds(value))
+            fail(expected)
+        if seconds == 0:
+            fail("expected a duration greater than 0")
+        return seconds
+
+    return check
+
+
+def optional(check: Check) -> Check:
+    """``check``, or null (YAML ``~`` / ``null``) meaning "none"."""
+
+    def check_optional(value: Any) -> Any:
+        return None if value is None else check(value)
+
+    return check_optional
+
+
+def flag(value: Any) -> bool:
+    if isinstance(value, EnvStr) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    if not isinstance(value, bool):
+        fail("expected true or false")
+    return value
+
+
+def text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        fail("expected non-empty text")
+    return str(value)
+
+
+def name(value: Any) -> str:
+    """Breaker and profile names: safe in store keys, URLs and admin pages."""
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
+        fail("expected a name made of letters, digits, '_', '-', '.' or ':'")
+    return str(value)
+
+
+def choice(options: Callable[[], Sequence[str]]) -> Check:
+    """One of ``options()`` (read at validation time: store backends register late)."""
+
+    def check(value: Any) -> str:
+        allowed = options()
+        if isinstance(value, str) and value in allowed:
+            return str(value)
+        hint = closest(value, allowed) if isinstance(value, str) else None
+        suggestion = f"; did you mean {hint!r}?" if hint else ""
+        fail(f"expected one of {', '.join(allowed)}{suggestion}")
+
+    return check
+
+
+def exception_path(value: Any) -> str | type[BaseException]:
+    """A dotted path to an exception class (imported later), or the class itself."""
+    if isinstance(value, type) and issubclass(value, BaseException):
+        return value
+    if not isinstance(value, str) or not _DOTTED.fullmatch(value):
+        fail("expected the dotted path of an exception class, like shop.errors.CardDeclined")
+    return str(value)

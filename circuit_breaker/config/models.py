@@ -1,0 +1,148 @@
+"""The shape of a configuration file, as pydantic models (``extra="forbid"``).
+
+Models validate one part at a time -- a file's outline, then each profile, breaker,
+``defaults`` and ``store`` after the files are merged -- so that one bad breaker does
+not hide the problems of the others. Every field is optional: a part only overrides the
+keys it gives (``model_dump(exclude_unset=True)``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator
+
+from circuit_breaker.breaker import AFTER_EXHAUSTED
+from circuit_breaker.config.kinds import (
+    choice,
+    duration,
+    exception_path,
+    fail,
+    flag,
+    name,
+    number,
+    optional,
+    text,
+    whole_number,
+)
+from circuit_breaker.stores import available_backends
+
+# Duration keys and the constructor parameter each one stands for, with its unit.
+DURATION_KEYS = {
+    "base_interval": ("base_interval_minutes", 60.0),
+    "max_interval": ("max_interval_minutes", 60.0),
+    "probe_timeout": ("probe_timeout_seconds", 1.0),
+}
+
+
+def _none_as_empty(value: Any) -> Any:
+    """``breakers:`` or ``orders_db:`` with nothing after it is an empty mapping."""
+    return {} if value is None else value
+
+
+def _version(value: Any) -> int:
+    if whole_number(1)(value) != 1:
+        fail("expected 1 (the only version of this format)")
+    return 1
+
+
+def _hint(key: str, unit: str) -> str:
+    return f"; a bare number belongs in {key} ({unit})"
+
+
+Flag = Annotated[bool | None, PlainValidator(flag)]
+Count = Annotated[int | None, PlainValidator(whole_number(0))]
+Minutes = Annotated[float | None, PlainValidator(number(0, inclusive=False, unit=" of minutes"))]
+Seconds = Annotated[float | None, PlainValidator(duration(numbers=True))]
+NameRef = Annotated[str | None, PlainValidator(optional(name))]
+Section = Annotated[dict[str, Any], BeforeValidator(_none_as_empty)]
+# Bodies are checked one by one after merging, so one bad breaker hides no other.
+Sections = Annotated[
+    dict[Annotated[str, PlainValidator(name)], Any], BeforeValidator(_none_as_empty)
+]
+
+
+class Settings(BaseModel):
+    """Keys shared by ``defaults``, profiles and breakers: the constructor's parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    failure_threshold: Annotated[int | None, PlainValidator(whole_number(1))] = None
+    base_interval: Annotated[
+        float | None,
+        PlainValidator(duration(hint=_hint("base_interval_minutes", "minutes"))),
+    ] = None
+    base_interval_minutes: Minutes = None
+    fixed_interval_retries: Count = None
+    max_exponential_retries: Count = None
+    jitter_enabled: Flag = None
+    backoff_multiplier: Annotated[float | None, PlainValidator(number(1, inclusive=True))] = None
+    max_interval: Annotated[
+        float | None,
+        PlainValidator(optional(duration(hint=_hint("max_interval_minutes", "minutes")))),
+    ] = None
+    max_interval_minutes: Annotated[
+        float | None,
+        PlainValidator(optional(number(0, inclusive=False, unit=" of minutes"))),
+    ] = None
+    jitter_ratio: Annotated[float | None, PlainValidator(number(0, inclusive=True, below=1))] = None
+    after_exhausted: Annotated[str | None, PlainValidator(choice(lambda: AFTER_EXHAUSTED))] = None
+    probe_timeout: Annotated[
+        float | None,
+        PlainValidator(duration(hint=_hint("probe_timeout_seconds", "seconds"))),
+    ] = None
+    probe_timeout_seconds: Annotated[
+        float | None, PlainValidator(number(0, inclusive=False, unit=" of seconds"))
+    ] = None
+    ignore_exceptions: list[
+        Annotated[str | type[BaseException], PlainValidator(exception_path)]
+    ] = []
+    critical: Flag = None
+
+    def given(self) -> dict[str, Any]:
+        """The keys this part gives, under the constructor's names, durations converted."""
+        values = self.model_dump(exclude_unset=True)
+        for key, (parameter, seconds_per_unit) in DURATION_KEYS.items():
+            if key in values:
+                seconds = values.pop(key)
+                values[parameter] = None if seconds is None else seconds / seconds_per_unit
+        return values
+
+
+class ProfileSettings(Settings):
+    extends: NameRef = None
+
+
+class BreakerSettings(Settings):
+    profile: NameRef = None
+
+
+class StoreSettings(BaseModel):
+    """``store``: the backend, and the options passed to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Annotated[str, PlainValidator(choice(available_backends))]
+    url: Annotated[str | None, PlainValidator(text)] = None
+    key_prefix: Annotated[str | None, PlainValidator(text)] = None
+    sync_interval: Seconds = None
+    socket_timeout: Seconds = None
+    socket_connect_timeout: Seconds = None
+    idle_ttl_seconds: Annotated[int | None, PlainValidator(whole_number(1))] = None
+
+    def options(self) -> dict[str, Any]:
+        """What ``build_store`` receives: the keys given, durations in seconds."""
+        return self.model_dump(exclude_unset=True, exclude={"backend"})
+
+
+class FileOutline(BaseModel):
+    """One file's top level; the sections' contents are checked after merging."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Annotated[int | None, PlainValidator(_version)] = None
+    include: list[Annotated[str, PlainValidator(text)]] = []
+    defaults: Section = {}
+    profiles: Sections = {}
+    breakers: Sections = {}
+    store: Section = {}

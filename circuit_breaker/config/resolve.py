@@ -1,0 +1,164 @@
+"""From a merged document to breaker specs: validation, profiles, ``defaults``, imports.
+
+A breaker's settings are, from weakest to strongest: the constructor's defaults, its
+profile (after the profiles it extends), ``defaults``, and its own keys. Parts with
+problems resolve to None once their problems are recorded, so nothing is reported twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from circuit_breaker.config.exceptions import ExceptionImporter, ImportFailure
+from circuit_breaker.config.files import Document
+from circuit_breaker.config.models import BreakerSettings, ProfileSettings, Settings, StoreSettings
+from circuit_breaker.config.profiles import BUILTIN_PROFILES, DEFAULT_SETTINGS
+from circuit_breaker.config.source import Entry, KeyPath, Location, problem
+from circuit_breaker.config.spec import BreakerSpec, RegistryConfig, StoreSpec
+from circuit_breaker.config.validation import validate
+from circuit_breaker.errors import ConfigError, ConfigProblem, closest
+
+Settings_ = dict[str, Any]
+
+
+def resolve(document: Document) -> RegistryConfig:
+    """The configuration's specs; raises ConfigError listing every problem."""
+    resolver = _Resolver(document)
+    breakers = resolver.breakers()
+    store = resolver.store()
+    if resolver.problems:
+        order = {source: index for index, source in enumerate(document.sources)}
+        resolver.problems.sort(key=lambda p: (order.get(p.file or "", -1), p.line or 0))
+        raise ConfigError(resolver.problems)
+    return RegistryConfig(breakers, store, tuple(document.sources))
+
+
+class _Resolver:
+    def __init__(self, document: Document) -> None:
+        self.sections = document.sections
+        self.problems: list[ConfigProblem] = list(document.problems)
+        self._importer = ExceptionImporter()
+        self._own: dict[str, Settings_ | None] = {
+            name: self._part(ProfileSettings, body, ("profiles", name))
+            for name, body in self.sections["profiles"].items()
+        }
+        self._known = sorted({*BUILTIN_PROFILES, *self._own})
+        self._resolved: dict[str, Settings_ | None] = {}
+        for name in self._own:  # every profile, used or not, so its problems show
+            self._chain(name, ())
+
+    def breakers(self) -> dict[str, BreakerSpec]:
+        defaults_entry = Entry(self.sections["defaults"], Location(None))
+        defaults = self._part(BreakerSettings, defaults_entry, ("defaults",))
+        if defaults is None:
+            return {}
+        default_profile: str | None = defaults.pop("profile", None)
+        default_base = (
+            self._profile(default_profile, defaults_entry, ("defaults",)) if default_profile else {}
+        )
+        specs: dict[str, BreakerSpec] = {}
+        for name, body in self.sections["breakers"].items():
+            own = self._part(BreakerSettings, body, ("breakers", name))
+            if own is None:
+                continue
+            profile: str | None = own.pop("profile", default_profile)
+            if "profile" in body.value:
+                base = self._profile(profile, body, ("breakers", name)) if profile else {}
+            else:
+                base = default_base
+            if base is not None:
+                options = {**DEFAULT_SETTINGS, **base, **defaults, **own}
+                specs[name] = BreakerSpec(name, profile, options, body.where)
+        return specs
+
+    def store(self) -> StoreSpec | None:
+        section = self.sections["store"]
+        if not section:
+            return None
+        settings, problems = validate(StoreSettings, Entry(section, Location(None)), ("store",))
+        self.problems += problems
+        if settings is None:
+            return None
+        return StoreSpec(settings.backend, settings.options(), section["backend"].where)
+
+    def _profile(
+        self, name: str, owner: Entry, path: KeyPath, below: tuple[str, ...] = ()
+    ) -> Settings_ | None:
+        """Profile ``name``, which ``owner``'s ``profile``/``extends`` key names."""
+        if name in self._known:
+            return self._chain(name, below)
+        key = "extends" if below else "profile"
+        hint = closest(name, self._known)
+        suggestion = (
+            f"did you mean {hint!r}?" if hint else f"known profiles: {', '.join(self._known)}"
+        )
+        self.problems.append(
+            problem(f"unknown profile {name!r}; {suggestion}", owner.locate((key,)), (*path, key))
+        )
+        return None
+
+    def _chain(self, name: str, below: tuple[str, ...]) -> Settings_ | None:
+        """Profile ``name`` over the profiles it extends; ``below`` are its extenders."""
+        if name in self._resolved:
+            return self._resolved[name]
+        if name in below:  # report the cycle once, at the extends that closes it
+            cycle = [*below[below.index(name) :], name]
+            closing = self.sections["profiles"][below[-1]]
+            self.problems.append(
+                problem(
+                    f"profiles extend each other in a cycle: {' -> '.join(cycle)}",
+                    closing.locate(("extends",)),
+                    ("profiles", below[-1], "extends"),
+                )
+            )
+            self._resolved.update(dict.fromkeys(cycle))
+            return None
+        own = self._own.get(name, {})
+        settings: Settings_ | None = None
+        if own is not None:
+            own = {**BUILTIN_PROFILES.get(name, {}), **own}
+            parent: str | None = own.pop("extends", None)
+            base: Settings_ | None = {}
+            if parent is not None:
+                body = self.sections["profiles"][name]
+                base = self._profile(parent, body, ("profiles", name), (*below, name))
+            if base is not None:
+                settings = {**base, **own}
+        return self._resolved.setdefault(name, settings)
+
+    def _part(self, model: type[Settings], body: Entry, path: KeyPath) -> Settings_ | None:
+        """The keys one part gives, validated, its exception classes imported."""
+        settings, problems = validate(model, body, path)
+        self.problems += problems
+        if settings is None:
+            self._import_alone(model, body, path)
+            return None
+        given = settings.given()
+        if "ignore_exceptions" in given:
+            classes = self._import(given["ignore_exceptions"], body, path)
+            if classes is None:
+                return None
+            given["ignore_exceptions"] = classes
+        return given
+
+    def _import_alone(self, model: type[Settings], body: Entry, path: KeyPath) -> None:
+        """Check ``ignore_exceptions`` of a part that has other problems, to list them all."""
+        listed = body.value.get("ignore_exceptions") if isinstance(body.value, dict) else None
+        if listed is not None:
+            alone, _ = validate(model, Entry({"ignore_exceptions": listed}, body.where), path)
+            if alone is not None:
+                self._import(alone.ignore_exceptions, body, path)
+
+    def _import(
+        self, paths: list[str | type[BaseException]], body: Entry, path: KeyPath
+    ) -> tuple[type[BaseException], ...] | None:
+        classes: list[type[BaseException]] = []
+        for index, item in enumerate(paths):
+            try:
+                classes.append(item if isinstance(item, type) else self._importer.get(item))
+            except ImportFailure as failure:
+                at: KeyPath = ("ignore_exceptions", index)
+                self.problems.append(
+                    problem(str(failure), body.locate(at), (*path, *at), item, show=True)
+                )
+        return tuple(classes) if len(classes) == len(paths) else None

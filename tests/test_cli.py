@@ -1,0 +1,167 @@
+"""``python -m circuit_breaker check|status`` (DESIGN 3)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from circuit_breaker.cli import main, status_table
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = """\
+version: 1
+defaults: {profile: api}
+breakers:
+  external_api: {}
+  orders_db: {profile: db}
+  payment_gateway: {profile: critical, critical: true}
+"""
+BAD = """\
+version: 1
+breakers:
+  orders_db: {failure_threshold: 0}
+  external_api: {profile: apii}
+"""
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> Path:
+    path = tmp_path / "good.yaml"
+    path.write_text(GOOD)
+    return path
+
+
+@pytest.fixture
+def bad(tmp_path: Path) -> Path:
+    path = tmp_path / "bad.yaml"
+    path.write_text(BAD)
+    return path
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "circuit_breaker", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_check_ok(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("OK: 3 breakers in 1 file")
+    assert out.count("\n") == 1
+
+
+def test_check_several_files(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("breakers:\n  search: {}\n")
+    assert main(["check", str(good), str(extra)]) == 0
+    assert capsys.readouterr().out.startswith("OK: 4 breakers in 2 files")
+
+
+def test_check_lists_every_problem(bad: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "2 problems in breaker configuration" in captured.err
+    assert "bad.yaml:3: breakers.orders_db.failure_threshold" in captured.err
+    assert "bad.yaml:4: breakers.external_api.profile: unknown profile 'apii'" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_check_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(tmp_path / "nope.yaml")]) == 1
+    assert "nope.yaml: file not found" in capsys.readouterr().err
+
+
+def test_status_table(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--config", str(good)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "NAME", "PROFILE", "STATE", "FAILURES", "TRIPS", "RETRY", "PHASE", "NEXT", "RETRY"
+    ]  # fmt: skip
+    assert len(lines) == 4
+    state_column = lines[0].index("STATE")
+    assert all(line[state_column:].startswith("CLOSED") for line in lines[1:])
+    assert lines[3].startswith("payment_gateway (critical)")
+
+
+def test_status_json_for_some_names(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "orders_db", "--config", str(good), "--format", "json"]) == 0
+    statuses = json.loads(capsys.readouterr().out)
+    assert list(statuses) == ["orders_db"]
+    assert statuses["orders_db"]["state"] == "closed"
+    assert statuses["orders_db"]["profile"] == "db"
+
+
+def test_status_unknown_name(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "order_db", "-c", str(good)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown circuit breaker 'order_db'; did you mean 'orders_db'?" in err
+
+
+def test_status_with_bad_config(bad: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--config", str(bad)]) == 1
+    assert "2 problems" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in ([], ["check"], ["status"], ["frobnicate"]):
+        with pytest.raises(SystemExit) as caught:
+            main(argv)
+        assert caught.value.code == 2
+
+
+def test_table_shows_open_breakers_with_their_retry() -> None:
+    status = {
+        "state": "open",
+        "profile": None,
+        "failure_count": 0,
+        "consecutive_circuit_breaks": 4,
+        "retry_phase": "exponential-interval (attempt 1/5)",
+        "time_until_retry_minutes": 4.2,
+        "critical": False,
+    }
+    forced = {**status, "state": "forced_open", "time_until_retry_minutes": None}
+    rows = status_table({"a": status, "forced": forced}).splitlines()[1:]
+    cells = [[cell.strip() for cell in row.split("  ") if cell.strip()] for row in rows]
+    assert cells[0] == [
+        "a",
+        "-",
+        "OPEN",
+        "0",
+        "4",
+        "exponential-interval (attempt 1/5)",
+        "in 4m12s",
+    ]
+    assert cells[1][2] == "FORCED_OPEN"
+    assert cells[1][-1] == "after a reset"
+
+
+def test_subprocess_check_ok(good: Path) -> None:
+    result = run("check", str(good))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("OK: 3 breakers")
+
+
+def test_subprocess_check_errors(bad: Path) -> None:
+    result = run("check", str(bad))
+    assert result.returncode == 1
+    assert "bad.yaml:3:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_subprocess_status_json(good: Path) -> None:
+    result = run("status", "--config", str(good), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert set(json.loads(result.stdout)) == {"external_api", "orders_db", "payment_gateway"}
