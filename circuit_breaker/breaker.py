@@ -186,6 +186,7 @@ class CircuitBreaker:
         # counting needs no lock. Off by default to keep the hot path bare.
         self._counting = False
         self._tally = {outcome: itertools.count() for outcome in OUTCOMES}
+        self._successes = self._tally["success"]
         self._transitions: dict[tuple[str, str], int] = {}
         self._fallback: MemoryStore | None = None  # local state while the store is down
 
@@ -232,12 +233,12 @@ class CircuitBreaker:
         self._update_hot()
 
     def enable_call_counting(self) -> None:
-        """Count calls by outcome (for metrics); successes then leave the bare hot path."""
+        """Count calls by outcome (for metrics): one lock-free increment per success."""
         self._counting = True
         self._update_hot()
 
     def call_counts(self) -> dict[str, int]:
-        """Calls by outcome since counting was enabled (all zero before)."""
+        """Calls by outcome; successes are tallied only while counting is enabled."""
         return {outcome: _peek(counter) for outcome, counter in self._tally.items()}
 
     def transition_counts(self) -> dict[tuple[str, str], int]:
@@ -250,10 +251,13 @@ class CircuitBreaker:
         """Call ``fn`` through the breaker; raises CircuitOpenError when it rejects."""
         if self._hot:
             try:
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
             except BaseException as exc:
                 self._after_error(exc, None)
                 raise
+            if self._counting:
+                next(self._successes)
+            return result
         permit = self._admit()
         try:
             result = fn(*args, **kwargs)
@@ -270,10 +274,13 @@ class CircuitBreaker:
         """Await ``fn(*args, **kwargs)`` through the breaker; store I/O runs off the loop."""
         if self._hot:
             try:
-                return await fn(*args, **kwargs)
+                result = await fn(*args, **kwargs)
             except BaseException as exc:
                 await self._offload(self._after_error, exc, None)
                 raise
+            if self._counting:
+                next(self._successes)
+            return result
         local_now = self._clock()
         permit = self._admit_locally(local_now)
         if permit == _ASK_STORE:
@@ -315,10 +322,13 @@ class CircuitBreaker:
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
             if breaker._hot:
                 try:
-                    return fn(*args, **kwargs)
+                    result = fn(*args, **kwargs)
                 except BaseException as exc:
                     breaker._after_error(exc, None)
                     raise
+                if breaker._counting:
+                    next(breaker._successes)
+                return result
             return call(fn, *args, **kwargs)
 
         return wrapper
@@ -369,6 +379,10 @@ class CircuitBreaker:
         record = result.record
         if record.probe_token == token:
             return token
+        if record.state is CLOSED:
+            return None  # another process's probe closed it meanwhile: an ordinary call
+        if record.state is DISABLED:
+            return _UNCOUNTED
         retry_after = None
         if record.state is OPEN and record.retry_at is not None:
             retry_after = max(0.0, record.retry_at - result.now)
@@ -487,8 +501,13 @@ class CircuitBreaker:
         self._run(lambda store, now: store.load(self.name, now))
 
     def _on_remote(self, record: BreakerRecord, store_now: float) -> None:
-        """A store pushes a record another process changed (or a periodic refresh)."""
-        self._accept(StoreResult(record, store_now), self._clock(), force=False, actor=None)
+        """A store pushes a record another process changed (or a periodic refresh).
+
+        After an outage the store's record wins over local state, whatever its seq.
+        """
+        degraded = self._fallback is not None
+        self._accept(StoreResult(record, store_now), self._clock(), force=degraded, actor=None)
+        self._fallback = None
 
     def _accept(
         self,
@@ -521,7 +540,6 @@ class CircuitBreaker:
             record.state is CLOSED
             and not record.failure_count
             and not self._listeners
-            and not self._counting
             and not self._store.polled
         )
 
@@ -538,7 +556,7 @@ class CircuitBreaker:
             self._transitions[key] = self._transitions.get(key, 0) + 1
         if origin == "local":
             retry_in = None
-            if record.retry_at is not None and record.opened_at is not None:
+            if new is OPEN and record.retry_at is not None and record.opened_at is not None:
                 retry_in = round(record.retry_at - record.opened_at, 3)
             level = logging.WARNING if new in (OPEN, FORCED_OPEN) else logging.INFO
             logger.log(

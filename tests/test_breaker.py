@@ -14,6 +14,7 @@ from circuit_breaker import (
     CircuitBreaker,
     CircuitBreakerState,
     CircuitOpenError,
+    MemoryStore,
 )
 from tests.conftest import FakeClock
 
@@ -608,3 +609,17 @@ def test_call_counting_tallies_outcomes_without_listeners(clock: FakeClock) -> N
         cb.call(ok)
     assert cb.call_counts() == {"success": 1, "failure": 1, "ignored": 0, "rejected": 1}
     assert cb.transition_counts() == {("closed", "open"): 1}
+
+
+def test_call_passes_when_another_breaker_on_the_store_closed_it_meanwhile(
+    clock: FakeClock,
+) -> None:
+    store = MemoryStore()
+    first = make(clock, store=store)
+    second = make(clock, store=store)
+    trip(first)
+    second.sync()
+    clock.advance(300)
+    assert first.call(ok) == "ok"  # the probe closes the shared record
+    assert second.call(ok) == "ok"  # second's view was OPEN and due: not a rejection
+    assert second.state is State.CLOSED

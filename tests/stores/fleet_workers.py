@@ -1,0 +1,148 @@
+"""Entry points of the processes a fleet test spawns (importable: spawn needs that).
+
+Each process builds its own RedisStore and CircuitBreaker with the same name, as the
+processes of a real fleet do, and reports back through a multiprocessing queue.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from circuit_breaker import BreakerEvent, CircuitBreaker, CircuitBreakerState, CircuitOpenError
+from circuit_breaker.stores.redis import RedisStore
+
+
+class UpstreamDown(Exception):
+    """The fake upstream's error while it is down."""
+
+
+@dataclass
+class EventLog:
+    """A listener keeping the state changes a breaker reports."""
+
+    changes: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)
+
+    def __call__(self, event: BreakerEvent) -> None:
+        if event.kind == "state_change":
+            assert event.old is not None and event.new is not None
+            self.changes.append((event.old.value, event.new.value, event.reason, event.origin))
+
+
+def hammer_failures(
+    url: str,
+    prefix: str,
+    name: str,
+    threads: int,
+    failures_per_thread: int,
+    threshold: int,
+    start: Any,
+    results: Any,
+) -> None:
+    """``threads`` threads each make ``failures_per_thread`` failing calls."""
+    store = RedisStore(url, key_prefix=prefix, socket_timeout=5.0)
+    log = EventLog()
+    breaker = CircuitBreaker(threshold, 10, name=name, store=store, listeners=[log])
+    lock = threading.Lock()
+    tally = {"invocations": 0, "rejected": 0, "unexpected": 0}
+
+    def failing() -> None:
+        with lock:
+            tally["invocations"] += 1
+        raise UpstreamDown("down")
+
+    def worker() -> None:
+        for _ in range(failures_per_thread):
+            try:
+                breaker.call(failing)
+            except UpstreamDown:
+                pass
+            except CircuitOpenError:
+                with lock:
+                    tally["rejected"] += 1
+            except Exception:
+                with lock:
+                    tally["unexpected"] += 1
+
+    start.wait()
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    deadline = time.monotonic() + 3 * store.sync_interval
+    while breaker.state is not CircuitBreakerState.OPEN and time.monotonic() < deadline:
+        time.sleep(0.01)  # real wait: the trip may come from another process
+    results.put({**tally, "changes": log.changes, "state": breaker.state.value})
+    store.close()
+
+
+def call_recovering_upstream(
+    url: str,
+    prefix: str,
+    name: str,
+    base_interval_seconds: float,
+    run_seconds: float,
+    ready: Any,
+    go: Any,
+    results: Any,
+) -> None:
+    """Call the upstream every 10 ms for ``run_seconds``; it logs each hit in Redis."""
+    client = redis.Redis.from_url(url, decode_responses=True)
+    healthy_key, hits_key = f"{prefix}:upstream:healthy", f"{prefix}:upstream:hits"
+
+    def upstream() -> str:
+        healthy = client.exists(healthy_key) == 1
+        client.rpush(hits_key, f"{time.time():.6f} {'up' if healthy else 'down'}")
+        if not healthy:
+            raise UpstreamDown("503")
+        return "ok"
+
+    store = RedisStore(url, key_prefix=prefix, socket_timeout=5.0)
+    log = EventLog()
+    breaker = CircuitBreaker(
+        3,
+        base_interval_seconds / 60,
+        name=name,
+        store=store,
+        listeners=[log],
+        fixed_interval_retries=10,
+    )
+    tally = {"ok": 0, "down": 0, "rejected": 0, "unexpected": 0}
+    ready.put(breaker.state.value)
+    go.wait()
+    end = time.monotonic() + run_seconds
+    while time.monotonic() < end:
+        try:
+            breaker.call(upstream)
+            tally["ok"] += 1
+        except UpstreamDown:
+            tally["down"] += 1
+        except CircuitOpenError:
+            tally["rejected"] += 1
+        except Exception:
+            tally["unexpected"] += 1
+        time.sleep(0.01)  # real wait: pacing of this process's traffic
+    results.put({**tally, "changes": log.changes})
+    store.close()
+    client.close()
+
+
+def trip_breaker(url: str, prefix: str, name: str, threshold: int, done: Any) -> None:
+    """Open breaker ``name`` from this process and say when (wall clock)."""
+    store = RedisStore(url, key_prefix=prefix, socket_timeout=5.0)
+    breaker = CircuitBreaker(threshold, 10, name=name, store=store)
+    for _ in range(threshold):
+        with suppress(UpstreamDown):
+            breaker.call(_fail)
+    done.put((time.monotonic(), breaker.state.value))
+    store.close()
+
+
+def _fail() -> None:
+    raise UpstreamDown("down")

@@ -1,0 +1,239 @@
+"""CircuitBreaker on the Redis store: hot path cost, clocks, config changes, outages, async."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import redis
+
+from circuit_breaker import CircuitBreaker, CircuitBreakerState, CircuitOpenError
+from tests.stores.conftest import RedisServer, StoreFactory
+
+OPEN = CircuitBreakerState.OPEN
+CLOSED = CircuitBreakerState.CLOSED
+
+
+class Boom(Exception):
+    pass
+
+
+def boom() -> None:
+    raise Boom("upstream down")
+
+
+def _commands(admin: redis.Redis[Any]) -> dict[str, int]:
+    """Calls per command since the last CONFIG RESETSTAT (script-internal calls included).
+
+    Every store round trip runs TIME exactly once (inside the script, or first in the
+    load pipeline), so ``time`` counts round trips and ``evalsha`` the transitions.
+    """
+    stats = admin.info("commandstats")
+    calls = {key.removeprefix("cmdstat_"): value["calls"] for key, value in stats.items()}
+    return {cmd: n for cmd, n in calls.items() if not cmd.startswith(("config", "info"))}
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)  # real wait: background resync
+    return condition()
+
+
+def test_successful_calls_make_no_round_trip_beyond_the_periodic_reload(
+    own_redis: RedisServer, make_store: StoreFactory
+) -> None:
+    store = make_store(url=own_redis.url, sync_interval=1.0)
+    breaker = CircuitBreaker(3, 1, name="hot", store=store)
+    admin = own_redis.client()
+    breaker.call(lambda: None)
+    admin.config_resetstat()
+    started = time.monotonic()
+    for _ in range(10_000):
+        breaker.call(lambda: None)
+    elapsed = time.monotonic() - started
+    commands = _commands(admin)
+    admin.close()
+    reloads_allowed = int(elapsed / store.sync_interval) + 1
+    assert commands.get("evalsha", 0) == 0
+    assert commands.get("time", 0) <= reloads_allowed
+    assert set(commands) <= {"time", "hgetall"}  # the watcher's periodic reload, if any
+    print(f"\n10,000 successful calls in {elapsed * 1000:.1f} ms: Redis commands {commands}")
+
+
+def test_a_failure_costs_one_round_trip_and_so_does_the_success_that_clears_it(
+    own_redis: RedisServer, make_store: StoreFactory
+) -> None:
+    store = make_store(url=own_redis.url, sync_interval=60.0)
+    store.record_success("warm-up", 0.0)  # the script is loaded (EVALSHA, NOSCRIPT, LOAD)
+    reloaded = threading.Event()
+    store.watch("warm-up", lambda record, now: reloaded.set())
+    assert reloaded.wait(5)  # the watcher's first reload is behind us; the next is in 60 s
+    breaker = CircuitBreaker(3, 1, name="one-trip", store=store)
+    admin = own_redis.client()
+    admin.config_resetstat()
+    with pytest.raises(Boom):
+        breaker.call(boom)
+    after_failure = _commands(admin)
+    breaker.call(lambda: None)
+    breaker.call(lambda: None)
+    after_successes = _commands(admin)
+    admin.close()
+    assert (after_failure["evalsha"], after_failure["time"]) == (1, 1)
+    assert (after_successes["evalsha"], after_successes["time"]) == (2, 2)
+
+
+@pytest.mark.parametrize("skew", [3600.0, -3600.0])
+def test_a_client_clock_off_by_an_hour_changes_nothing(
+    make_store: StoreFactory, skew: float
+) -> None:
+    plain = CircuitBreaker(2, 1, name="skew", store=make_store(), clock=time.monotonic)
+    skewed = CircuitBreaker(
+        2, 1, name="skew", store=make_store(), clock=lambda: time.monotonic() + skew
+    )
+    for _ in range(2):
+        with pytest.raises(Boom):
+            skewed.call(boom)
+    plain.sync()
+    rejections = []
+    for breaker in (skewed, plain):
+        with pytest.raises(CircuitOpenError) as caught:
+            breaker.call(lambda: None)
+        rejections.append(caught.value.retry_after)
+    for retry_after in rejections:
+        assert retry_after is not None and 54 - 1 <= retry_after <= 66
+    skewed_status, plain_status = skewed.get_status_info(), plain.get_status_info()
+    assert skewed_status["state"] == plain_status["state"] == "open"
+    assert skewed_status["next_retry_at"] == plain_status["next_retry_at"]
+    assert (
+        abs(skewed_status["time_until_retry_minutes"] - plain_status["time_until_retry_minutes"])
+        < 0.05
+    )
+
+
+def test_a_new_failure_threshold_takes_effect_without_clearing_redis(
+    make_store: StoreFactory,
+) -> None:
+    before = CircuitBreaker(5, 1, name="reconfigured", store=make_store())
+    for _ in range(3):
+        with pytest.raises(Boom):
+            before.call(boom)
+    after = CircuitBreaker(3, 1, name="reconfigured", store=make_store())
+    assert after.failure_count == 3
+    with pytest.raises(Boom):
+        after.call(boom)
+    assert after.state is OPEN
+
+
+@pytest.mark.e2e
+def test_redis_killed_mid_run_then_restarted(
+    restartable_redis: RedisServer,
+    make_store: StoreFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = make_store(url=restartable_redis.url, sync_interval=0.2, socket_timeout=0.1)
+    breaker = CircuitBreaker(3, 0.5, name="outage", store=store)
+    leaked: list[BaseException] = []
+
+    def call(fn: Callable[[], object]) -> None:
+        try:
+            breaker.call(fn)
+        except (Boom, CircuitOpenError):
+            pass
+        except BaseException as exc:  # anything else is a store error leaking out
+            leaked.append(exc)
+
+    call(lambda: None)
+    with caplog.at_level(logging.INFO, logger="circuit_breaker"):
+        restartable_redis.stop()
+        for _ in range(50):
+            call(lambda: None)
+        for _ in range(5):
+            call(boom)
+        assert breaker.state is OPEN  # tripped on local state while Redis is away
+        time.sleep(0.5)  # real wait: the watcher notices the outage too
+        restartable_redis.start()
+        assert _wait_for(lambda: breaker.state is CLOSED, 10.0)  # resynced: Redis was empty
+        call(lambda: None)
+    assert leaked == []
+    warnings = [
+        r
+        for r in caplog.records
+        if r.levelno == logging.WARNING and "unreachable" in r.getMessage()
+    ]
+    assert len(warnings) == 1
+    assert any("reachable again" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.e2e
+def test_state_resyncs_after_a_partition_that_lost_no_data(
+    own_redis: RedisServer, make_store: StoreFactory
+) -> None:
+    store = make_store(url=own_redis.url, sync_interval=0.2, socket_timeout=0.1)
+    breaker = CircuitBreaker(3, 10, name="partition", store=store)
+    with pytest.raises(Boom):
+        breaker.call(boom)
+    breaker.call(lambda: None)  # the record exists in Redis, CLOSED
+    admin = own_redis.client()
+    admin.client_pause(600)  # the store times out: a partition, Redis keeps its data
+    for _ in range(3):
+        with pytest.raises(Boom):
+            breaker.call(boom)
+    assert breaker.state is OPEN  # local only: Redis still says CLOSED
+    time.sleep(0.7)  # real wait: the pause ends
+    admin.close()
+    assert _wait_for(lambda: breaker.state is CLOSED, 5.0)
+
+
+@pytest.mark.e2e
+async def test_call_async_keeps_the_event_loop_running_while_redis_is_slow(
+    own_redis: RedisServer, make_store: StoreFactory
+) -> None:
+    store = make_store(url=own_redis.url, socket_timeout=3.0)
+    breaker = CircuitBreaker(5, 1, name="async", store=store)
+    ticks = 0
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            await asyncio.sleep(0.01)  # real wait: the loop's heartbeat
+            ticks += 1
+
+    async def failing() -> None:
+        raise Boom("down")
+
+    admin = own_redis.client()
+    heartbeat = asyncio.create_task(ticker())
+    await asyncio.sleep(0.05)  # real wait: the heartbeat starts
+    admin.client_pause(400)  # every Redis command now waits ~0.4 s
+    started, ticks_before = time.monotonic(), ticks
+    with pytest.raises(Boom):
+        await breaker.call_async(failing)  # its record_failure waits on Redis
+    took, ticks_during = time.monotonic() - started, ticks - ticks_before
+    stop.set()
+    await heartbeat
+    admin.close()
+    assert took >= 0.3
+    assert ticks_during >= 10
+    assert breaker.failure_count == 1
+
+
+def test_a_breaker_built_while_redis_is_unreachable_works_on_local_state(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store(url="redis://127.0.0.1:1/0", socket_timeout=0.1)
+    breaker = CircuitBreaker(2, 1, name="offline", store=store)
+    assert breaker.call(lambda: "ok") == "ok"
+    for _ in range(2):
+        with pytest.raises(Boom):
+            breaker.call(boom)
+    with pytest.raises(CircuitOpenError):
+        breaker.call(lambda: "ok")

@@ -1,0 +1,519 @@
+"""The store contract: every store makes the same decisions as ``transitions.py``.
+
+Each scenario runs against the MemoryStore (the reference, built on the pure functions)
+and the RedisStore (the Lua mirror), so a drift between the two fails here. Time-dependent
+cases do not wait: a record is seeded with a deadline in the store's past or future.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from circuit_breaker.schedule import RecoverySchedule
+from circuit_breaker.state import CircuitBreakerState
+from circuit_breaker.stores.base import (
+    BreakerRecord,
+    BreakerStore,
+    FailureInfo,
+    Policy,
+    StoreResult,
+)
+from circuit_breaker.stores.memory import MemoryStore
+from circuit_breaker.stores.redis import RedisStore
+from circuit_breaker.stores.redis_script import FIELDS
+from tests.stores.conftest import StoreFactory
+
+CLOSED = CircuitBreakerState.CLOSED
+OPEN = CircuitBreakerState.OPEN
+HALF_OPEN = CircuitBreakerState.HALF_OPEN
+FORCED_OPEN = CircuitBreakerState.FORCED_OPEN
+DISABLED = CircuitBreakerState.DISABLED
+
+BOOM = FailureInfo("ConnectionError", "upstream refused", 5.0)
+
+
+def make_policy(
+    *,
+    threshold: int = 3,
+    base: float = 100.0,
+    fixed: int = 2,
+    exponential: int = 3,
+    after_exhausted: str = "keep_probing",
+    probe_timeout: float = 3600.0,
+) -> Policy:
+    return Policy(
+        failure_threshold=threshold,
+        schedule=RecoverySchedule(
+            base=base, fixed_retries=fixed, max_exponential_retries=exponential
+        ),
+        after_exhausted=after_exhausted,
+        probe_timeout=probe_timeout,
+    )
+
+
+class Harness:
+    """One store under test, with the store-specific parts (clock, seeding) hidden."""
+
+    def __init__(self, store: BreakerStore) -> None:
+        self.store = store
+        self._tick = 1000.0
+
+    def now(self) -> float:
+        """The ``now`` to pass: a moving clock for the memory store (Redis ignores it)."""
+        self._tick += 1.0
+        return self._tick
+
+    def store_now(self, name: str) -> float:
+        """The store's clock, for seeding deadlines relative to it."""
+        return self.store.load(name, self.now()).now
+
+    def seed(self, name: str, record: BreakerRecord) -> None:
+        """Put ``record`` in the store as if earlier transitions had left it there."""
+        if isinstance(self.store, MemoryStore):
+            self.store._records[name] = record
+            return
+        assert isinstance(self.store, RedisStore)
+        failure = record.last_failure
+        values: dict[str, Any] = {
+            "state": record.state.value,
+            "failure_count": record.failure_count,
+            "consecutive_breaks": record.consecutive_breaks,
+            "opened_at": record.opened_at,
+            "retry_at": record.retry_at,
+            "probe_token": record.probe_token,
+            "probe_until": record.probe_until,
+            "reason": record.reason,
+            "changed_at": record.changed_at,
+            "changed_by": record.changed_by,
+            "failure_type": failure and failure.type,
+            "failure_message": failure and failure.message,
+            "failure_at": failure and failure.at,
+            "seq": record.seq,
+        }
+        assert set(values) == set(FIELDS)
+        mapping: dict[str | bytes, str] = {
+            k: "" if v is None else repr(v) if isinstance(v, float) else str(v)
+            for k, v in values.items()
+        }
+        self.store._client.hset(self.store.key(name), mapping=mapping)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    if request.param == "memory":
+        yield Harness(MemoryStore())
+    else:
+        make_store: StoreFactory = request.getfixturevalue("make_store")
+        yield Harness(make_store())
+
+
+@pytest.fixture
+def name() -> str:
+    return f"svc-{uuid.uuid4().hex[:8]}"
+
+
+def fail(h: Harness, name: str, policy: Policy, jitter: float = 1.0) -> StoreResult:
+    return h.store.record_failure(name, policy, BOOM, jitter, h.now())
+
+
+def open_record(h: Harness, name: str, *, due: bool, breaks: int = 1) -> BreakerRecord:
+    now = h.store_now(name)
+    return BreakerRecord(
+        state=OPEN,
+        consecutive_breaks=breaks,
+        opened_at=now - 200,
+        retry_at=now - 1 if due else now + 3600,
+        reason="threshold",
+        seq=7,
+    )
+
+
+def half_open_record(h: Harness, name: str, token: str, *, breaks: int = 1) -> BreakerRecord:
+    now = h.store_now(name)
+    return BreakerRecord(
+        state=HALF_OPEN,
+        consecutive_breaks=breaks,
+        opened_at=now - 200,
+        retry_at=now - 100,
+        probe_token=token,
+        probe_until=now + 3600,
+        reason="retry_due",
+        seq=7,
+    )
+
+
+# -- CLOSED ----------------------------------------------------------------------------
+
+
+def test_a_breaker_never_written_is_closed_with_zero_counters(harness: Harness, name: str) -> None:
+    result = harness.store.load(name, harness.now())
+    record = result.record
+    assert (record.state, record.failure_count, record.consecutive_breaks) == (CLOSED, 0, 0)
+    assert result.previous_state is None
+    assert record.last_failure is None
+
+
+def test_failures_below_the_threshold_are_counted_one_seq_each(harness: Harness, name: str) -> None:
+    policy = make_policy(threshold=3)
+    first = fail(harness, name, policy)
+    second = fail(harness, name, policy)
+    assert (first.record.failure_count, second.record.failure_count) == (1, 2)
+    assert second.record.seq == first.record.seq + 1
+    assert second.record.state is CLOSED and second.previous_state is None
+    assert second.record.last_failure is not None
+    assert (second.record.last_failure.type, second.record.last_failure.message) == (
+        "ConnectionError",
+        "upstream refused",
+    )
+
+
+def test_reaching_the_threshold_opens_for_the_jittered_first_interval(
+    harness: Harness, name: str
+) -> None:
+    policy = make_policy(threshold=2, base=100.0)
+    fail(harness, name, policy)
+    result = fail(harness, name, policy, jitter=1.05)
+    record = result.record
+    assert result.previous_state is CLOSED
+    assert (record.state, record.reason, record.failure_count, record.consecutive_breaks) == (
+        OPEN,
+        "threshold",
+        0,
+        1,
+    )
+    assert record.opened_at == pytest.approx(result.now, abs=1e-5)
+    assert record.retry_at is not None and record.opened_at is not None
+    assert record.retry_at - record.opened_at == pytest.approx(105.0, abs=1e-5)
+    assert record.changed_by == harness.store.instance_id
+
+
+def test_a_success_clears_the_failure_streak(harness: Harness, name: str) -> None:
+    policy = make_policy(threshold=3)
+    failed = fail(harness, name, policy)
+    cleared = harness.store.record_success(name, harness.now())
+    assert cleared.record.failure_count == 0
+    assert cleared.record.seq == failed.record.seq + 1
+    assert cleared.previous_state is None
+
+
+def test_a_success_with_no_streak_changes_nothing(harness: Harness, name: str) -> None:
+    fail(harness, name, make_policy())
+    before = harness.store.record_success(name, harness.now()).record
+    after = harness.store.record_success(name, harness.now()).record
+    assert after.seq == before.seq
+    assert after.failure_count == 0
+
+
+def test_a_config_change_applies_to_the_next_failure(harness: Harness, name: str) -> None:
+    for _ in range(3):
+        fail(harness, name, make_policy(threshold=10))
+    result = fail(harness, name, make_policy(threshold=4))
+    assert result.record.state is OPEN and result.previous_state is CLOSED
+
+
+# -- OPEN ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", [OPEN, HALF_OPEN, FORCED_OPEN, DISABLED])
+def test_a_failure_outside_closed_does_not_move_anything(
+    harness: Harness, name: str, state: CircuitBreakerState
+) -> None:
+    seeded = dataclasses.replace(open_record(harness, name, due=False), state=state)
+    harness.seed(name, seeded)
+    result = fail(harness, name, make_policy(threshold=1))
+    assert result.record.seq == seeded.seq
+    assert result.record.state is state
+    assert result.record.consecutive_breaks == seeded.consecutive_breaks
+    assert result.record.retry_at == pytest.approx(seeded.retry_at)
+    assert result.previous_state is None
+
+
+def test_the_probe_is_refused_before_the_deadline(harness: Harness, name: str) -> None:
+    harness.seed(name, open_record(harness, name, due=False))
+    result = harness.store.acquire_probe(name, make_policy(), "token-a", harness.now())
+    assert result.record.state is OPEN
+    assert result.record.probe_token is None
+    assert result.record.seq == 7
+
+
+def test_the_probe_is_granted_once_the_deadline_passed(harness: Harness, name: str) -> None:
+    harness.seed(name, open_record(harness, name, due=True))
+    policy = make_policy(probe_timeout=30.0)
+    result = harness.store.acquire_probe(name, policy, "token-a", harness.now())
+    record = result.record
+    assert result.previous_state is OPEN
+    assert (record.state, record.probe_token, record.reason) == (HALF_OPEN, "token-a", "retry_due")
+    assert record.probe_until == pytest.approx(result.now + 30.0, abs=1e-5)
+    assert record.changed_by == harness.store.instance_id
+    assert record.seq == 8
+
+
+def test_only_one_caller_gets_the_probe_while_it_is_out(harness: Harness, name: str) -> None:
+    harness.seed(name, open_record(harness, name, due=True))
+    policy = make_policy()
+    first = harness.store.acquire_probe(name, policy, "token-a", harness.now())
+    second = harness.store.acquire_probe(name, policy, "token-b", harness.now())
+    assert first.record.probe_token == "token-a"
+    assert second.record.probe_token == "token-a"
+    assert second.record.seq == first.record.seq
+    assert second.previous_state is None
+
+
+def test_a_timed_out_probe_loses_its_permit_to_the_next_caller(harness: Harness, name: str) -> None:
+    seeded = dataclasses.replace(
+        half_open_record(harness, name, "token-a"), probe_until=harness.store_now(name) - 1
+    )
+    harness.seed(name, seeded)
+    result = harness.store.acquire_probe(name, make_policy(), "token-b", harness.now())
+    assert result.record.probe_token == "token-b"
+    assert result.previous_state is None  # HALF_OPEN stays HALF_OPEN
+    assert result.record.reason == "retry_due"
+    assert result.record.changed_at == seeded.changed_at
+    late = harness.store.complete_probe(name, make_policy(), "token-a", None, 1.0, harness.now())
+    assert late.record.state is HALF_OPEN and late.record.probe_token == "token-b"
+
+
+@pytest.mark.parametrize("state", [CLOSED, FORCED_OPEN, DISABLED])
+def test_no_probe_outside_open_and_half_open(
+    harness: Harness, name: str, state: CircuitBreakerState
+) -> None:
+    harness.seed(name, dataclasses.replace(open_record(harness, name, due=True), state=state))
+    result = harness.store.acquire_probe(name, make_policy(), "token-a", harness.now())
+    assert result.record.state is state and result.record.probe_token is None
+
+
+# -- HALF_OPEN -------------------------------------------------------------------------
+
+
+def test_a_successful_probe_closes_and_clears_both_counters(harness: Harness, name: str) -> None:
+    harness.seed(name, half_open_record(harness, name, "token-a", breaks=3))
+    result = harness.store.complete_probe(name, make_policy(), "token-a", None, 1.0, harness.now())
+    record = result.record
+    assert result.previous_state is HALF_OPEN
+    assert (record.state, record.failure_count, record.consecutive_breaks) == (CLOSED, 0, 0)
+    assert (record.opened_at, record.retry_at, record.probe_token, record.probe_until) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert record.reason == "probe_succeeded"
+
+
+def test_a_verdict_from_a_stranger_token_is_ignored(harness: Harness, name: str) -> None:
+    harness.seed(name, half_open_record(harness, name, "token-a"))
+    result = harness.store.complete_probe(name, make_policy(), "token-x", BOOM, 1.0, harness.now())
+    assert result.record.state is HALF_OPEN and result.record.seq == 7
+
+
+@pytest.mark.parametrize(
+    ("breaks_before", "interval"),
+    [(0, 10.0), (1, 10.0), (2, 20.0), (3, 40.0), (4, 80.0), (5, 80.0), (9, 80.0)],
+)
+def test_a_failed_probe_reopens_with_the_next_trips_interval(
+    harness: Harness, name: str, breaks_before: int, interval: float
+) -> None:
+    # base 10 s, 2 fixed trips, then x2 for up to 3 trips: 10, 10, 20, 40, 80, 80...
+    policy = make_policy(base=10.0, fixed=2, exponential=3)
+    harness.seed(name, half_open_record(harness, name, "token-a", breaks=breaks_before))
+    result = harness.store.complete_probe(name, policy, "token-a", BOOM, 0.9, harness.now())
+    record = result.record
+    assert result.previous_state is HALF_OPEN
+    assert (record.state, record.reason) == (OPEN, "probe_failed")
+    assert record.consecutive_breaks == breaks_before + 1
+    assert record.retry_at is not None and record.opened_at is not None
+    assert record.retry_at - record.opened_at == pytest.approx(interval * 0.9, abs=1e-5)
+
+
+def test_stay_open_goes_forced_open_once_the_schedule_is_exhausted(
+    harness: Harness, name: str
+) -> None:
+    policy = make_policy(fixed=1, exponential=1, after_exhausted="stay_open")
+    harness.seed(name, half_open_record(harness, name, "token-a", breaks=2))
+    result = harness.store.complete_probe(name, policy, "token-a", BOOM, 1.0, harness.now())
+    record = result.record
+    assert (record.state, record.reason, record.consecutive_breaks) == (FORCED_OPEN, "exhausted", 3)
+    assert record.retry_at is None
+
+
+def test_a_schedule_with_no_retries_is_exhausted_at_the_first_trip(
+    harness: Harness, name: str
+) -> None:
+    policy = make_policy(threshold=1, fixed=0, exponential=0, after_exhausted="stay_open")
+    result = fail(harness, name, policy)
+    assert (result.record.state, result.record.reason) == (FORCED_OPEN, "exhausted")
+
+
+def test_a_released_probe_lets_the_next_caller_probe_at_once(harness: Harness, name: str) -> None:
+    harness.seed(name, half_open_record(harness, name, "token-a"))
+    released = harness.store.release_probe(name, "token-a", harness.now())
+    assert released.record.state is HALF_OPEN
+    assert (released.record.probe_token, released.record.probe_until) == (None, None)
+    assert released.previous_state is None
+    regranted = harness.store.acquire_probe(name, make_policy(), "token-b", harness.now())
+    assert regranted.record.probe_token == "token-b"
+
+
+def test_releasing_someone_elses_permit_changes_nothing(harness: Harness, name: str) -> None:
+    harness.seed(name, half_open_record(harness, name, "token-a"))
+    result = harness.store.release_probe(name, "token-x", harness.now())
+    assert result.record.probe_token == "token-a" and result.record.seq == 7
+
+
+# -- manual control --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "reason", "breaks", "opened"),
+    [
+        (CLOSED, "reset", 0, False),
+        (FORCED_OPEN, "forced_open", 4, True),
+        (DISABLED, "disabled", 4, False),
+    ],
+)
+def test_manual_states(
+    harness: Harness,
+    name: str,
+    state: CircuitBreakerState,
+    reason: str,
+    breaks: int,
+    opened: bool,
+) -> None:
+    harness.seed(name, open_record(harness, name, due=False, breaks=4))
+    result = harness.store.set_state(name, state, harness.now())
+    record = result.record
+    assert result.previous_state is OPEN
+    assert (record.state, record.reason, record.failure_count, record.consecutive_breaks) == (
+        state,
+        reason,
+        0,
+        breaks,
+    )
+    assert (record.opened_at is not None) is opened
+    assert record.retry_at is None and record.probe_token is None
+    assert record.changed_by == harness.store.instance_id
+
+
+@pytest.mark.parametrize("state", [OPEN, HALF_OPEN])
+def test_automatic_states_cannot_be_set_by_hand(
+    harness: Harness, name: str, state: CircuitBreakerState
+) -> None:
+    with pytest.raises(ValueError, match="by hand"):
+        harness.store.set_state(name, state, harness.now())
+
+
+def test_setting_the_same_state_again_is_a_change_of_record_not_of_state(
+    harness: Harness, name: str
+) -> None:
+    first = harness.store.set_state(name, FORCED_OPEN, harness.now())
+    second = harness.store.set_state(name, FORCED_OPEN, harness.now())
+    assert first.previous_state is CLOSED
+    assert second.previous_state is None
+    assert second.record.seq == first.record.seq + 1
+
+
+def test_load_many_returns_every_record_with_one_clock(harness: Harness, name: str) -> None:
+    other = f"{name}-other"
+    fail(harness, name, make_policy())
+    results = harness.store.load_many([name, other], harness.now())
+    assert set(results) == {name, other}
+    assert results[name].record.failure_count == 1
+    assert results[other].record.failure_count == 0
+    assert results[name].now == results[other].now
+
+
+# -- differential: random sequences, both stores agree ---------------------------------
+
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["failure", "success", "acquire", "probe_ok", "probe_fail", "release", "set"]
+        ),
+        st.sampled_from(["token-a", "token-b"]),
+        st.booleans(),  # policy: deadlines passed at once (0 s) or far away (1 h)
+        st.sampled_from([CLOSED, FORCED_OPEN, DISABLED]),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+def _apply(h: Harness, name: str, op: tuple[str, str, bool, CircuitBreakerState]) -> StoreResult:
+    kind, token, immediate, manual = op
+    seconds = 0.0 if immediate else 3600.0
+    policy = make_policy(
+        threshold=1 if immediate else 2,
+        base=seconds,
+        fixed=1,
+        exponential=1,
+        probe_timeout=seconds,
+        after_exhausted="stay_open" if token == "token-b" else "keep_probing",
+    )
+    store, now = h.store, h.now()
+    if kind == "failure":
+        return store.record_failure(name, policy, BOOM, 1.0, now)
+    if kind == "success":
+        return store.record_success(name, now)
+    if kind == "acquire":
+        return store.acquire_probe(name, policy, token, now)
+    if kind in ("probe_ok", "probe_fail"):
+        failure = BOOM if kind == "probe_fail" else None
+        return store.complete_probe(name, policy, token, failure, 1.0, now)
+    if kind == "release":
+        return store.release_probe(name, token, now)
+    return store.set_state(name, manual, now)
+
+
+def _shape(result: StoreResult, previous_seq: int | None, instance_id: str) -> tuple[Any, ...]:
+    """What must agree between stores (times, ids and a fresh record's seq differ)."""
+    r = result.record
+    interval = None
+    if r.retry_at is not None and r.opened_at is not None:
+        interval = round(r.retry_at - r.opened_at, 3)
+    return (
+        r.state,
+        r.failure_count,
+        r.consecutive_breaks,
+        r.probe_token,
+        r.reason,
+        r.changed_by == instance_id if r.changed_by else None,
+        r.opened_at is None,
+        interval,
+        r.probe_until is None,
+        None if r.last_failure is None else (r.last_failure.type, r.last_failure.message),
+        None if previous_seq is None else r.seq - previous_seq,
+        result.previous_state,
+    )
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(operations=OPERATIONS)
+def test_random_operation_sequences_leave_both_stores_alike(
+    make_store: StoreFactory, operations: list[tuple[str, str, bool, CircuitBreakerState]]
+) -> None:
+    name = f"diff-{uuid.uuid4().hex[:8]}"
+    memory_store = MemoryStore()
+    memory, redis_store = Harness(memory_store), Harness(make_store())
+    memory_seq = redis_seq = 0
+    for step, op in enumerate(operations):
+        # Until the first write, a record's seq is the store's clock: not comparable.
+        written = name in memory_store._records
+        expected = _apply(memory, name, op)
+        actual = _apply(redis_store, name, op)
+        assert _shape(
+            actual, redis_seq if written else None, redis_store.store.instance_id
+        ) == _shape(expected, memory_seq if written else None, memory_store.instance_id), (
+            f"step {step}: {op}"
+        )
+        memory_seq, redis_seq = expected.record.seq, actual.record.seq
