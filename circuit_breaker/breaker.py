@@ -601,6 +601,10 @@ class CircuitBreaker:
                 self._refresh(local_now)
         return self._record
 
+    def detach(self) -> None:
+        """Stop following the store's pushed changes (the registry replaced this breaker)."""
+        self._store.unwatch(self.name, self._on_remote)
+
     def sync(self) -> None:
         """Reload the record from the store now (status pages, after a remote change)."""
         self._refresh(self._clock())

@@ -145,6 +145,9 @@ class BreakerRegistry:
         if self._owns_store and config.store != old_config.store:
             logger.warning("circuit breaker store settings changed; restart to apply them")
         self._current = (config, dict(sorted({**kept, **fresh}.items())))
+        for name, breaker in old_breakers.items():
+            if name not in kept:
+                breaker.detach()
         report = ReloadReport(
             added=tuple(sorted(fresh.keys() - old_breakers.keys())),
             removed=tuple(sorted(old_breakers.keys() - config.breakers.keys())),

@@ -149,6 +149,10 @@ class BreakerStore(Protocol):
         """
         ...
 
+    def unwatch(self, name: str, listener: RemoteListener) -> None:
+        """Undo ``watch`` (listeners compare with ``==``: bound methods are fresh objects)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -96,5 +96,8 @@ class MemoryStore:
     def watch(self, name: str, listener: RemoteListener) -> None:
         """One process, one writer per record: nothing changes behind a breaker's back."""
 
+    def unwatch(self, name: str, listener: RemoteListener) -> None:
+        """Nothing was registered."""
+
     def close(self) -> None:
         """Nothing to release."""

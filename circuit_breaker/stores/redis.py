@@ -282,6 +282,17 @@ class RedisStore:
             if self._thread is None or not self._thread.is_alive():
                 self._start_watcher()
 
+    def unwatch(self, name: str, listener: RemoteListener) -> None:
+        """Stop delivering to ``listener`` (a breaker replaced by a registry reload)."""
+        with self._watch_lock:
+            listeners = dict(self._listeners)
+            remaining = tuple(x for x in listeners.get(name, ()) if x != listener)
+            if remaining:
+                listeners[name] = remaining
+            else:
+                listeners.pop(name, None)
+            self._listeners = listeners
+
     def _start_watcher(self) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(

@@ -237,3 +237,19 @@ def test_a_breaker_built_while_redis_is_unreachable_works_on_local_state(
             breaker.call(boom)
     with pytest.raises(CircuitOpenError):
         breaker.call(lambda: "ok")
+
+
+def test_reload_detaches_replaced_breakers_from_the_watcher(
+    make_store: StoreFactory, redis_server: Any
+) -> None:
+    from circuit_breaker import BreakerRegistry
+
+    store = make_store(url=redis_server.url)
+    config: dict[str, Any] = {"breakers": {"orders_db": {"failure_threshold": 3}}}
+    registry = BreakerRegistry.from_dict(config, store=store)
+    old = registry.get("orders_db")
+    config["breakers"]["orders_db"]["failure_threshold"] = 4
+    registry.reload()
+    new = registry.get("orders_db")
+    assert new is not old
+    assert store._listeners["orders_db"] == (new._on_remote,)
