@@ -187,6 +187,10 @@ class CircuitBreaker:
         self._counting = False
         self._tally = {outcome: itertools.count() for outcome in OUTCOMES}
         self._successes = self._tally["success"]
+        self._rejected = self._tally["rejected"]
+        # Local-clock bounds of a rejection known in advance (see _update_hot).
+        self._reject_until = -math.inf
+        self._open_deadline = math.inf
         self._transitions: dict[tuple[str, str], int] = {}
         self._fallback: MemoryStore | None = None  # local state while the store is down
 
@@ -251,14 +255,20 @@ class CircuitBreaker:
         """Call ``fn`` through the breaker; raises CircuitOpenError when it rejects."""
         if self._hot:
             try:
-                result = fn(*args, **kwargs)
+                # Unpacking an empty kwargs dict costs a dict: skip it in the common case.
+                result = fn(*args, **kwargs) if kwargs else fn(*args)  # type: ignore[call-arg]
             except BaseException as exc:
                 self._after_error(exc, None)
                 raise
             if self._counting:
                 next(self._successes)
             return result
-        permit = self._admit()
+        local_now = self._clock()
+        if local_now < self._reject_until:
+            raise self._fast_rejection(local_now)
+        permit = self._admit_locally(local_now)
+        if permit == _ASK_STORE:
+            permit = self._admit_via_store(local_now)
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
@@ -274,7 +284,7 @@ class CircuitBreaker:
         """Await ``fn(*args, **kwargs)`` through the breaker; store I/O runs off the loop."""
         if self._hot:
             try:
-                result = await fn(*args, **kwargs)
+                result = await (fn(*args, **kwargs) if kwargs else fn(*args))  # type: ignore[call-arg]
             except BaseException as exc:
                 await self._offload(self._after_error, exc, None)
                 raise
@@ -282,6 +292,8 @@ class CircuitBreaker:
                 next(self._successes)
             return result
         local_now = self._clock()
+        if local_now < self._reject_until:
+            raise self._fast_rejection(local_now)
         permit = self._admit_locally(local_now)
         if permit == _ASK_STORE:
             permit = await self._offload(self._admit_via_store, local_now)
@@ -306,23 +318,32 @@ class CircuitBreaker:
 
     def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
         """Decorate a sync or async function; the hot path is inlined in the wrapper."""
+        breaker = self
         if inspect.iscoroutinefunction(fn):
             call_async = self.call_async
 
             @functools.wraps(fn)
             async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+                if breaker._hot:
+                    try:
+                        result = await (fn(*args, **kwargs) if kwargs else fn(*args))  # type: ignore[call-arg]
+                    except BaseException as exc:
+                        await breaker._offload(breaker._after_error, exc, None)
+                        raise
+                    if breaker._counting:
+                        next(breaker._successes)
+                    return result
                 return await call_async(fn, *args, **kwargs)
 
             return async_wrapper
 
-        breaker = self
         call = self.call
 
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
             if breaker._hot:
                 try:
-                    result = fn(*args, **kwargs)
+                    result = fn(*args, **kwargs) if kwargs else fn(*args)  # type: ignore[call-arg]
                 except BaseException as exc:
                     breaker._after_error(exc, None)
                     raise
@@ -339,13 +360,6 @@ class CircuitBreaker:
         return fn(*args)
 
     # -- admission ---------------------------------------------------------------------
-
-    def _admit(self) -> str | None:
-        local_now = self._clock()
-        permit = self._admit_locally(local_now)
-        if permit == _ASK_STORE:
-            return self._admit_via_store(local_now)
-        return permit
 
     def _admit_locally(self, local_now: float) -> str | None:
         """Decide from the local view alone, or answer _ASK_STORE."""
@@ -387,6 +401,13 @@ class CircuitBreaker:
         if record.state is OPEN and record.retry_at is not None:
             retry_after = max(0.0, record.retry_at - result.now)
         raise self._reject(record, retry_after)
+
+    def _fast_rejection(self, local_now: float) -> CircuitOpenError:
+        """OPEN before its deadline, or FORCED_OPEN, known without reading the record."""
+        next(self._rejected)
+        deadline = self._open_deadline
+        retry_after = None if deadline == math.inf else deadline - local_now
+        return CircuitOpenError(self.name, self._record.state, retry_after)
 
     def _reject(self, record: BreakerRecord, retry_after: float | None) -> CircuitOpenError:
         state = record.state
@@ -542,6 +563,15 @@ class CircuitBreaker:
             and not self._listeners
             and not self._store.polled
         )
+        until = deadline = -math.inf
+        if not self._listeners:  # listeners want "rejected" events: take the full path
+            if record.state is OPEN and record.retry_at is not None:
+                until = deadline = self._local_at + (record.retry_at - self._store_now)
+            elif record.state is FORCED_OPEN:
+                until = deadline = math.inf
+            if self._store.polled:
+                until = min(until, self._fresh_until)
+        self._open_deadline, self._reject_until = deadline, until
 
     def _state_changed(
         self,

@@ -31,7 +31,7 @@ class CircuitOpenError(Exception):
     def __init__(
         self, name: str, state: CircuitBreakerState, retry_after: float | None = None
     ) -> None:
-        super().__init__(name, state, retry_after)
+        # Exception.__new__ already stored the arguments as ``args``.
         self.name = name
         self.state = state
         self.retry_after = retry_after

@@ -41,9 +41,21 @@ class RecoverySchedule:
         """The last trip the schedule plans for; later trips are "exhausted"."""
         return self.fixed_retries + self.max_exponential_retries
 
-    def intervals(self) -> tuple[float, ...]:
-        """Interval per trip 1..last_trip (at least one): later trips reuse the last entry."""
-        return tuple(self.interval(trip) for trip in range(1, max(self.last_trip, 1) + 1))
+    def compact_intervals(self) -> tuple[float, ...]:
+        """The distinct intervals: entry 0 for trips up to ``fixed_retries``, entry j for
+        trip ``fixed_retries + j``; later trips reuse the last entry (see ``lookup``).
+
+        Stops as soon as the interval stops changing (a cap, a multiplier of 1), so the
+        table a store receives stays small whatever the retry counts are.
+        """
+        table = [self.interval(self.fixed_retries)]
+        for step in range(1, self.max_exponential_retries + 1):
+            interval = self.interval(self.fixed_retries + step)
+            if interval == table[-1]:
+                break
+            table.append(interval)
+        return tuple(table)
+
 
     def exhausted(self, trip: int) -> bool:
         return trip > self.last_trip
@@ -63,3 +75,8 @@ def jitter_factor(ratio: float, enabled: bool, rng: random.Random | None = None)
     if not enabled or ratio == 0:
         return 1.0
     return (rng or random).uniform(1.0 - ratio, 1.0 + ratio)
+
+
+def lookup(table: tuple[float, ...], fixed_retries: int, trip: int) -> float:
+    """The interval of ``trip`` from a ``compact_intervals`` table."""
+    return table[min(max(trip - fixed_retries, 0), len(table) - 1)]

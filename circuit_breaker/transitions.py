@@ -45,7 +45,7 @@ def _open(
             last_failure=failure,
             seq=record.seq + 1,
         )
-    interval = policy.intervals[min(trip, len(policy.intervals)) - 1] * jitter
+    interval = policy.interval(trip) * jitter
     return replace(
         record,
         state=OPEN,

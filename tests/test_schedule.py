@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from circuit_breaker.schedule import RecoverySchedule, jitter_factor
+from circuit_breaker.schedule import RecoverySchedule, jitter_factor, lookup
 
 
 def minutes(schedule: RecoverySchedule, trips: int) -> list[float]:
@@ -65,9 +65,28 @@ def test_phase_names_follow_the_original_library() -> None:
     assert schedule.phase(20) == "exponential-interval (attempt 5/5)"
 
 
-def test_intervals_table_covers_every_planned_trip() -> None:
-    assert RecoverySchedule(60, 2, 2).intervals() == (60, 60, 120, 240)
-    assert RecoverySchedule(60, 0, 0).intervals() == (60,)
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        RecoverySchedule(60, 2, 2),
+        RecoverySchedule(60, 0, 0),
+        RecoverySchedule(60, 0, 4),
+        RecoverySchedule(300, 3, 5),
+        RecoverySchedule(60, 1, 8, multiplier=3, max_interval=1000),
+        RecoverySchedule(60, 2, 6, multiplier=1),
+    ],
+)
+def test_compact_table_gives_the_interval_of_every_trip(schedule: RecoverySchedule) -> None:
+    table = schedule.compact_intervals()
+    for trip in range(1, schedule.last_trip + 5):
+        assert lookup(table, schedule.fixed_retries, trip) == schedule.interval(trip)
+
+
+def test_compact_table_stays_small_for_huge_retry_counts() -> None:
+    assert RecoverySchedule(60, 10**6, 10**6, max_interval=600).compact_intervals() == (
+        60, 120, 240, 480, 600,
+    )
+    assert RecoverySchedule(60, 10**6, 10**6, multiplier=1).compact_intervals() == (60,)
 
 
 def test_jitter_factor_stays_within_ratio() -> None:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from circuit_breaker.errors import StoreUnavailableError
-from circuit_breaker.schedule import RecoverySchedule
+from circuit_breaker.schedule import RecoverySchedule, lookup
 from circuit_breaker.state import CircuitBreakerState
 
 logger = logging.getLogger("circuit_breaker")
@@ -66,7 +66,11 @@ class Policy:
     intervals: tuple[float, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "intervals", self.schedule.intervals())
+        object.__setattr__(self, "intervals", self.schedule.compact_intervals())
+
+    def interval(self, trip: int) -> float:
+        """Nominal interval after trip ``trip`` (stores with a Lua mirror use ``intervals``)."""
+        return lookup(self.intervals, self.schedule.fixed_retries, trip)
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,7 +116,7 @@ def _policy_args(policy: Policy) -> list[str]:
         policy.after_exhausted,
         repr(policy.probe_timeout),
         str(policy.schedule.last_trip),
-        ",".join(repr(interval) for interval in policy.intervals),
+        ",".join([str(policy.schedule.fixed_retries), *map(repr, policy.intervals)]),
     ]
 
 

@@ -11,7 +11,8 @@ Calling convention (all values strings):
   seconds, then the operation's own arguments (see ``OPERATIONS`` below).
 
 A policy is passed as five arguments: failure threshold, after_exhausted, probe timeout,
-last planned trip, and the intervals per trip joined by commas.
+last planned trip, and, joined by commas, ``fixed_interval_retries`` followed by the
+schedule's compact interval table (``RecoverySchedule.compact_intervals``).
 
 The script answers ``{name, previous_state or "", server_now, field...}`` with the
 fields in :data:`FIELDS` order ("" for None) and publishes the same list, prefixed with
@@ -100,13 +101,17 @@ local function encode(record)
 end
 
 local function policy_from(i)
+  local numbers = {}
+  for number in string.gmatch(ARGV[i + 4], '[^,]+') do
+    numbers[#numbers + 1] = tonumber(number)
+  end
   local intervals = {}
-  for interval in string.gmatch(ARGV[i + 4], '[^,]+') do
-    intervals[#intervals + 1] = tonumber(interval)
+  for j = 2, #numbers do
+    intervals[j - 1] = numbers[j]
   end
   return {failure_threshold = tonumber(ARGV[i]), after_exhausted = ARGV[i + 1],
     probe_timeout = tonumber(ARGV[i + 2]), last_trip = tonumber(ARGV[i + 3]),
-    intervals = intervals}
+    fixed_retries = numbers[1], intervals = intervals}
 end
 
 local function failure_from(i)
@@ -124,7 +129,9 @@ local function open(record, policy, trip, reason, info, jitter)
       failure_type = failure.failure_type, failure_message = failure.failure_message,
       failure_at = failure.failure_at, seq = record.seq + 1})
   end
-  local interval = policy.intervals[math.min(trip, #policy.intervals)] * jitter
+  -- schedule.lookup: entry 0 for trips up to fixed_retries, then one per trip
+  local index = math.min(math.max(trip - policy.fixed_retries, 0), #policy.intervals - 1)
+  local interval = policy.intervals[index + 1] * jitter
   return copy(record, {state = 'open', failure_count = 0, consecutive_breaks = trip,
     opened_at = now, retry_at = now + interval, probe_token = false, probe_until = false,
     reason = reason, changed_at = now, changed_by = actor,
