@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo bench clean
+.PHONY: test lint typecheck pytest pytest-postgres demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-test: lint typecheck pytest
+# The Django tests run on SQLite, then again on PostgreSQL when it is reachable
+# (DATABASE_URL, default: the local server); under CI=true PostgreSQL must be there.
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+test: lint typecheck pytest pytest-postgres
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -23,8 +27,21 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
+pytest-postgres: $(STAMP)
+	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(POSTGRES_URL)').close()" 2>/dev/null; then \
+		DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest tests/django_app tests/django_admin; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "PostgreSQL at $(POSTGRES_URL) is not reachable (required under CI=true)"; exit 1; \
+	else \
+		echo "PostgreSQL at $(POSTGRES_URL) not reachable: Django tests ran on SQLite only"; \
+	fi
+
 demo: $(STAMP)
 	@echo "The demo arrives with the Django app (example_project/)."
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[bench]"
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

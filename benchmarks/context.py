@@ -1,0 +1,20 @@
+"""What every scenario receives: how hard to measure, and shared resources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.harness import Settings
+from benchmarks.redis_server import RedisServer
+
+
+@dataclass
+class Context:
+    settings: Settings
+    workdir: Path
+    redis: RedisServer = field(default_factory=RedisServer)
+
+    @property
+    def quick(self) -> bool:
+        return self.settings.quick

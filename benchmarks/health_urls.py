@@ -1,0 +1,5 @@
+"""URLconf for the health scenario: the app mounted where DESIGN 5 puts it."""
+
+from django.urls import include, path  # type: ignore[import-untyped]
+
+urlpatterns = [path("health/breakers/", include("circuit_breaker_django.urls"))]

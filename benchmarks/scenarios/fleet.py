@@ -1,0 +1,148 @@
+"""A fleet of processes sharing one RedisStore, calling an upstream that is down.
+
+The breaker is tripped first; then every process calls as fast as a small pause allows.
+Each call that reaches the upstream is a recovery probe: it records the Redis server's
+time and fails, which re-opens the breaker with a new deadline. Exactly one probe per
+deadline means: as many probes as re-openings, and no two probes within one interval.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import time
+import uuid
+from contextlib import suppress
+from typing import Any
+
+from benchmarks.context import Context
+from benchmarks.report import Row, skipped
+from benchmarks.scenarios.optional import find
+
+TARGET = "exactly 1 probe per deadline"
+INTERVAL_SECONDS = 0.25
+# More than a run's deadlines; kept small because every transition carries the planned
+# intervals (one per trip) to the Lua script.
+FIXED_RETRIES = 100
+PAUSE_SECONDS = 0.002  # between a worker's calls: keeps 8 processes off the 2 cores
+
+
+class UpstreamDown(Exception):
+    """The upstream's answer while it is down."""
+
+
+def _breaker(url: str, prefix: str, name: str) -> Any:
+    from circuit_breaker import CircuitBreaker
+    from circuit_breaker.stores.redis import RedisStore
+
+    store = RedisStore(url, key_prefix=prefix, sync_interval=1.0)
+    return CircuitBreaker(
+        1,
+        INTERVAL_SECONDS / 60,
+        FIXED_RETRIES,  # every deadline of the run is one interval after the last
+        0,
+        False,
+        name=name,
+        store=store,
+        probe_timeout_seconds=5.0,
+    )
+
+
+def _worker(url: str, prefix: str, name: str, seconds: float, start: Any, out: Any) -> None:
+    """One process of the fleet: call through the breaker until ``seconds`` have passed."""
+    import logging
+
+    import redis
+
+    from circuit_breaker import CircuitOpenError
+
+    logging.getLogger("circuit_breaker").setLevel(logging.ERROR)
+    client = redis.Redis.from_url(url)
+    breaker = _breaker(url, prefix, name)
+    probes_key = f"{prefix}:probes"
+
+    def upstream() -> None:
+        seconds_now, micros = client.time()
+        client.rpush(probes_key, f"{seconds_now + micros / 1e6:.6f}")
+        raise UpstreamDown("still down")
+
+    calls = rejected = 0
+    start.wait()
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        calls += 1
+        try:
+            breaker.call(upstream)
+        except CircuitOpenError:
+            rejected += 1
+        except UpstreamDown:
+            pass
+        time.sleep(PAUSE_SECONDS)
+    breaker.store.close()
+    client.close()
+    out.put((calls, rejected))
+
+
+def run(context: Context) -> list[Row]:
+    module, reason = find("circuit_breaker.stores.redis", "RedisStore")
+    if module is None:
+        return [skipped("fleet_probes", str(reason), TARGET)]
+    if context.redis.unavailable:
+        return [skipped("fleet_probes", str(context.redis.unavailable), TARGET)]
+    processes = 3 if context.quick else 8
+    seconds = 1.0 if context.quick else 4.0
+    url = context.redis.url
+    prefix = f"cb-fleet-{uuid.uuid4().hex[:8]}"
+    name = "fleet_upstream"
+
+    tripper = _breaker(url, prefix, name)
+    with suppress(UpstreamDown):
+        tripper.call(_fail)
+    breaks_before = tripper.consecutive_circuit_breaks
+
+    spawn = multiprocessing.get_context("spawn")
+    start = spawn.Barrier(processes + 1)
+    out = spawn.Queue()
+    workers = [
+        spawn.Process(target=_worker, args=(url, prefix, name, seconds, start, out))
+        for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        start.wait(timeout=60)
+        totals = [out.get(timeout=seconds + 60) for _ in workers]
+    finally:
+        for worker in workers:
+            worker.join(timeout=10)
+    tripper.sync()
+    deadlines = tripper.consecutive_circuit_breaks - breaks_before
+    tripper.store.close()
+
+    client = context.redis.client()
+    try:
+        times = sorted(float(t) for t in client.lrange(f"{prefix}:probes", 0, -1))
+    finally:
+        client.close()
+    crowded = sum(1 for a, b in itertools.pairwise(times)
+                  if b - a < INTERVAL_SECONDS / 2)
+    calls = sum(calls for calls, _ in totals)
+    row = Row(
+        "fleet_probes",
+        f"{processes} processes, upstream down {seconds:g}s: probes per deadline",
+        "probes",
+        len(times) / deadlines if deadlines else float(len(times)),
+        target=TARGET,
+        notes=(
+            f"{len(times)} probes for {deadlines} re-openings, {crowded} probes closer than "
+            f"half an interval ({INTERVAL_SECONDS:g}s) to the previous one; "
+            f"{calls} calls, {sum(r for _, r in totals)} rejected"
+        ),
+    )
+    exact = deadlines > 0 and len(times) == deadlines and crowded == 0
+    row.judge(exact, quick=False)  # correctness, judged even in quick mode
+    return [row]
+
+
+def _fail() -> None:
+    raise UpstreamDown("down")
