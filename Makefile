@@ -37,7 +37,7 @@ pytest-postgres: $(STAMP)
 	fi
 
 demo: $(STAMP)
-	@echo "The demo arrives with the Django app (example_project/)."
+	bash example_project/run_demo.sh
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[bench]"

@@ -1,0 +1,91 @@
+"""The Django app: a breaker registry built from settings, its admin, command and health view.
+
+``from circuit_breaker_django import registry`` works anywhere (views, tasks, shells):
+``registry`` is a proxy that builds the real :class:`~circuit_breaker.registry.BreakerRegistry`
+on first use, so importing this package never reads settings, touches the database or
+raises a configuration error.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from circuit_breaker.breaker import CircuitBreaker
+    from circuit_breaker.registry import BreakerRegistry, ReloadReport
+
+
+class LazyRegistry:
+    """Delegates to the registry the settings describe, built once, on first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._registry: BreakerRegistry | None = None
+        self._pinned = False  # given through configure(), not built from settings
+
+    def _target(self) -> BreakerRegistry:
+        registry = self._registry
+        if registry is None:
+            with self._lock:
+                if self._registry is None:
+                    from circuit_breaker_django.apps import build_registry
+
+                    self._registry = build_registry()
+                registry = self._registry
+        return registry
+
+    @property
+    def is_built(self) -> bool:
+        return self._registry is not None
+
+    def configure(self, registry: BreakerRegistry | None) -> None:
+        """Use ``registry`` from now on (tests, custom set-ups); None: rebuild from settings.
+
+        The caller owns a registry it passes in; the listener that records transitions
+        (:func:`circuit_breaker_django.actions.record_transition`) is the caller's to add.
+        """
+        with self._lock:
+            self._registry = registry
+            self._pinned = registry is not None
+
+    def settings_changed(self) -> None:
+        """Drop a registry built from settings (the next use rebuilds it); keep a pinned one."""
+        with self._lock:
+            if not self._pinned:
+                self._registry = None
+
+    def get(self, name: str) -> CircuitBreaker:
+        return self._target().get(name)
+
+    __getitem__ = get
+
+    def names(self) -> list[str]:
+        return self._target().names()
+
+    def status(self, names: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        return self._target().status(names)
+
+    def reload(self) -> ReloadReport:
+        return self._target().reload()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._target()
+
+    def __iter__(self) -> Iterator[CircuitBreaker]:
+        return iter(self._target())
+
+    def __len__(self) -> int:
+        return len(self._target())
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._target(), attribute)
+
+    def __repr__(self) -> str:
+        return repr(self._registry) if self._registry is not None else "<LazyRegistry (not built)>"
+
+
+registry = LazyRegistry()
+
+__all__ = ["LazyRegistry", "registry"]

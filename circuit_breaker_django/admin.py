@@ -1,0 +1,509 @@
+"""The circuit-breaker admin: every registry breaker with its live state, and manual control.
+
+``Breaker`` rows are only the anchor (URLs, permissions, admin history); every value
+shown comes from the live registry after one store round trip per page, so the admin
+tells the truth whatever the store (memory, django, redis). Transitions are read-only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.views.main import ChangeList
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from circuit_breaker import CircuitBreaker
+from circuit_breaker_django import actions, registry
+from circuit_breaker_django.models import Breaker, Transition, sync_breaker_rows
+from circuit_breaker_django.templatetags.circuit_breaker_admin import (
+    STATE_BADGES,
+    minutes_duration,
+    state_badge,
+)
+
+Status = dict[str, Any]
+
+RECENT_TRANSITIONS = 20
+MANUAL_STATES = ("forced_open", "disabled")  # no automatic retry until a reset
+_STATUSES = "_circuit_breaker_statuses"  # request attribute: the page's statuses
+
+
+def page_statuses(request: HttpRequest) -> dict[str, Status]:
+    """Every registry breaker's status, read once per request (filters and rows)."""
+    statuses: dict[str, Status] | None = getattr(request, _STATUSES, None)
+    if statuses is None:
+        statuses = registry.status()  # one store round trip for all breakers
+        setattr(request, _STATUSES, statuses)
+    return statuses
+
+
+@dataclass(frozen=True, slots=True)
+class ManualAction:
+    """One manual control, offered as a bulk action and as a detail-page button."""
+
+    name: str  # URL name suffix and admin action prefix
+    url_part: str
+    verb: str  # button and log wording
+    target_state: str
+    effect: str  # what the confirmation page says will happen
+    perform: Callable[[CircuitBreaker, Any], None]  # (breaker, request.user)
+
+
+MANUAL_ACTIONS: dict[str, ManualAction] = {
+    action.name: action
+    for action in (
+        ManualAction(
+            name="reset",
+            url_part="reset",
+            verb="Reset",
+            target_state="closed",
+            effect="The breaker goes back to automatic operation: CLOSED, failure count and "
+            "trips at zero. Calls reach the dependency again at once.",
+            perform=actions.reset,
+        ),
+        ManualAction(
+            name="force_open",
+            url_part="force-open",
+            verb="Force open",
+            target_state="forced_open",
+            effect="Every call is rejected with CircuitOpenError and no probe is made, "
+            "until someone resets the breaker.",
+            perform=actions.force_open,
+        ),
+        ManualAction(
+            name="disable",
+            url_part="disable",
+            verb="Disable",
+            target_state="disabled",
+            effect="Every call passes and no failure is counted: the breaker protects "
+            "nothing until someone resets it.",
+            perform=actions.disable,
+        ),
+    )
+}
+
+
+class LiveStateFilter(admin.SimpleListFilter):
+    """Filter by the state the registry reports now (not the stored column)."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(value, label) for value, (_icon, label, _meaning) in STATE_BADGES.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        wanted = self.value()
+        if wanted is None:
+            return queryset
+        statuses = page_statuses(request)
+        return queryset.filter(name__in=[n for n, s in statuses.items() if s["state"] == wanted])
+
+
+class ProfileFilter(admin.SimpleListFilter):
+    """Filter by the profile each breaker was built from (from the YAML, not the table)."""
+
+    title = "profile"
+    parameter_name = "profile"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        profiles = {status["profile"] for status in page_statuses(request).values()}
+        return [(profile, profile) for profile in sorted(p for p in profiles if p)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        wanted = self.value()
+        if wanted is None:
+            return queryset
+        statuses = page_statuses(request)
+        return queryset.filter(name__in=[n for n, s in statuses.items() if s["profile"] == wanted])
+
+
+class BreakerChangeList(ChangeList):
+    """Attaches each row's live status, so the columns read it without another query."""
+
+    result_list: Sequence[Breaker]
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        statuses = page_statuses(request)
+        rows = list(self.result_list)
+        for row in rows:
+            row.live_status = statuses.get(row.name, {})
+        self.result_list = rows
+
+
+def _status(row: Breaker) -> Status:
+    status: Status = getattr(row, "live_status", {})
+    return status
+
+
+@admin.register(Breaker)
+class BreakerAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "profile",
+        "state_badge",
+        "failures",
+        "trips",
+        "retry_phase",
+        "next_retry",
+        "last_failure",
+        "critical",
+    )
+    list_display_links = ("name",)
+    list_filter = (LiveStateFilter, ProfileFilter)
+    search_fields = ("name",)
+    ordering = ("name",)
+    list_per_page = 100
+    actions = ("reset_breakers", "force_open_breakers", "disable_breakers")
+    fields = ("name",)
+    readonly_fields = ("name",)
+    confirmation_template = "admin/circuit_breaker_django/breaker/action_confirmation.html"
+
+    # -- what a user may do ------------------------------------------------------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # the registry (YAML) decides which breakers exist
+
+    def has_delete_permission(self, request: HttpRequest, obj: Breaker | None = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Breaker]:
+        """Rows of breakers the registry still has; rows of removed ones stay hidden."""
+        return super().get_queryset(request).filter(name__in=list(registry.names()))
+
+    # -- the list ----------------------------------------------------------------------
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return BreakerChangeList
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        sync_breaker_rows()
+        context = {"title": "Circuit breakers", "read_at": timezone.now()}
+        return super().changelist_view(request, {**context, **(extra_context or {})})
+
+    @admin.display(description="profile")
+    def profile(self, row: Breaker) -> str | None:
+        profile: str | None = _status(row).get("profile")
+        return profile
+
+    @admin.display(description="state")
+    def state_badge(self, row: Breaker) -> SafeString:
+        return state_badge(_status(row).get("state"))
+
+    @admin.display(description="failures")
+    def failures(self, row: Breaker) -> str:
+        status = _status(row)
+        threshold = status.get("config", {}).get("failure_threshold", "?")
+        return f"{status.get('failure_count', 0)} / {threshold}"
+
+    @admin.display(description="trips")
+    def trips(self, row: Breaker) -> int:
+        trips: int = _status(row).get("consecutive_circuit_breaks", 0)
+        return trips
+
+    @admin.display(description="retry phase")
+    def retry_phase(self, row: Breaker) -> str | None:
+        """``fixed-interval (attempt 1/3)`` wrapped before the parenthesis only."""
+        status = _status(row)
+        if status.get("state") in MANUAL_STATES:
+            return "manual, until reset"
+        phase: str | None = status.get("retry_phase")
+        if phase is None:
+            return None
+        kind, _, attempt = phase.partition(" (")
+        if not attempt:
+            return format_html('<span class="cb-nowrap">{}</span>', phase)
+        return format_html('<span class="cb-nowrap">{}</span> ({}', kind, attempt)
+
+    @admin.display(description="next retry")
+    def next_retry(self, row: Breaker) -> SafeString | None:
+        status = _status(row)
+        at = status.get("next_retry_at")
+        if at is None:
+            return None
+        if status.get("state") == "half_open":
+            return format_html('<time datetime="{}" title="{}">due now</time>', at, at)
+        return format_html(
+            '<time datetime="{}" title="{}">in {}</time>',
+            at,
+            at,
+            minutes_duration(status.get("time_until_retry_minutes")),
+        )
+
+    @admin.display(description="last failure")
+    def last_failure(self, row: Breaker) -> SafeString | None:
+        failure = _status(row).get("last_failure")
+        if not failure:
+            return None
+        return format_html(
+            '<span class="cb-truncate" title="{}: {}">{}</span>',
+            failure["type"],
+            failure["message"],
+            failure["type"],
+        )
+
+    @admin.display(description="critical")
+    def critical(self, row: Breaker) -> SafeString:
+        """Words, not Django's red cross: "not critical" is no error."""
+        if _status(row).get("critical"):
+            return format_html('<strong class="cb-critical">{}</strong>', "yes")
+        return format_html('<span class="quiet">{}</span>', "no")
+
+    # -- the read-only detail page -----------------------------------------------------
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """A page to read, never a form to save: state changes go through the actions."""
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Breaker | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context.update(self._detail_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _detail_context(self, request: HttpRequest, row: Breaker) -> dict[str, Any]:
+        status = registry.status([row.name])[row.name]
+        transitions = (
+            Transition.objects.filter(breaker=row.name)
+            .select_related("user")
+            .order_by("-at", "-pk")[:RECENT_TRANSITIONS]
+        )
+        transition_opts = Transition._meta
+        all_transitions_url = None
+        if request.user.has_perm(f"{transition_opts.app_label}.view_{transition_opts.model_name}"):
+            all_transitions_url = (
+                reverse(
+                    f"admin:{transition_opts.app_label}_{transition_opts.model_name}_changelist",
+                    current_app=self.admin_site.name,
+                )
+                + "?"
+                + urlencode({"breaker": row.name})
+            )
+        buttons = []
+        if self.has_change_permission(request, row):
+            buttons = [
+                (action, self._action_url(action, row)) for action in MANUAL_ACTIONS.values()
+            ]
+        return {
+            "title": row.name,
+            "subtitle": "Circuit breaker",
+            "status": status,
+            "config_items": [
+                (key, value if isinstance(value, str) else json.dumps(value))
+                for key, value in sorted(status["config"].items())
+            ],
+            "transitions": transitions,
+            "all_transitions_url": all_transitions_url,
+            "action_buttons": buttons,
+            "read_at": timezone.now(),
+        }
+
+    # -- manual actions: bulk on the list, buttons on the detail page ------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        manual = [
+            path(
+                f"<path:object_id>/{action.url_part}/",
+                self.admin_site.admin_view(self.manual_action_view),
+                {"action_name": action.name},
+                name=f"{info}_{action.name}",
+            )
+            for action in MANUAL_ACTIONS.values()
+        ]
+        return manual + super().get_urls()
+
+    def _action_url(self, action: ManualAction, row: Breaker) -> str:
+        return reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_{action.name}",
+            args=(quote(row.pk),),
+            current_app=self.admin_site.name,
+        )
+
+    def manual_action_view(
+        self, request: HttpRequest, object_id: str, action_name: str
+    ) -> HttpResponseBase:
+        """GET: the confirmation page. POST (CSRF-checked by admin_view): do it."""
+        if request.method not in ("GET", "HEAD", "POST"):
+            return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
+        action = MANUAL_ACTIONS[action_name]
+        row = self.get_object(request, unquote(object_id))
+        if row is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, row):
+            raise PermissionDenied
+        if request.method == "POST":
+            self._apply(request, action, [row])
+            return HttpResponseRedirect(
+                reverse(
+                    f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                    args=(quote(row.pk),),
+                    current_app=self.admin_site.name,
+                )
+            )
+        return self._confirmation(request, action, [row], bulk=False)
+
+    @admin.action(permissions=["change"], description="Reset selected circuit breakers")
+    def reset_breakers(
+        self, request: HttpRequest, queryset: QuerySet[Breaker]
+    ) -> TemplateResponse | None:
+        return self._bulk(request, queryset, MANUAL_ACTIONS["reset"])
+
+    @admin.action(permissions=["change"], description="Force open selected circuit breakers")
+    def force_open_breakers(
+        self, request: HttpRequest, queryset: QuerySet[Breaker]
+    ) -> TemplateResponse | None:
+        return self._bulk(request, queryset, MANUAL_ACTIONS["force_open"])
+
+    @admin.action(permissions=["change"], description="Disable selected circuit breakers")
+    def disable_breakers(
+        self, request: HttpRequest, queryset: QuerySet[Breaker]
+    ) -> TemplateResponse | None:
+        return self._bulk(request, queryset, MANUAL_ACTIONS["disable"])
+
+    def _bulk(
+        self, request: HttpRequest, queryset: QuerySet[Breaker], action: ManualAction
+    ) -> TemplateResponse | None:
+        """First POST from the list: confirm. The confirmation's POST (post=yes): apply."""
+        rows = list(queryset.order_by("name"))
+        if request.POST.get("post") != "yes":
+            return self._confirmation(request, action, rows, bulk=True)
+        self._apply(request, action, rows)
+        return None  # the admin redirects back to the list
+
+    def _confirmation(
+        self, request: HttpRequest, action: ManualAction, rows: Sequence[Breaker], *, bulk: bool
+    ) -> TemplateResponse:
+        statuses = registry.status([row.name for row in rows])
+        request.current_app = self.admin_site.name
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{action.verb}: are you sure?",
+            "opts": self.opts,
+            "manual_action": action,
+            "breakers": [(row, statuses[row.name]) for row in rows],
+            "bulk_action": f"{action.name}_breakers" if bulk else None,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "single": None if bulk else rows[0],
+            "media": self.media,
+        }
+        return TemplateResponse(request, self.confirmation_template, context)
+
+    def _apply(self, request: HttpRequest, action: ManualAction, rows: Sequence[Breaker]) -> None:
+        """Perform the action for ``request.user``, log each breaker, tell the user."""
+        for row in rows:
+            breaker = registry.get(row.name)
+            before = breaker.state.value
+            action.perform(breaker, request.user)
+            after = breaker.state.value
+            self.log_change(
+                request,
+                row,
+                f"{action.verb}: state {STATE_BADGES[before][1]} → {STATE_BADGES[after][1]}.",
+            )
+        plural = "s" if len(rows) != 1 else ""
+        names = ", ".join(row.name for row in rows)
+        self.message_user(
+            request,
+            f"{action.verb}: {len(rows)} circuit breaker{plural} ({names}).",
+            messages.SUCCESS,
+        )
+
+
+_USERNAME_FIELD = get_user_model().USERNAME_FIELD
+
+
+@admin.register(Transition)
+class TransitionAdmin(admin.ModelAdmin):
+    """Every state change, automatic or manual, with who asked for it: read-only."""
+
+    list_display = (
+        "when",
+        "breaker",
+        "from_badge",
+        "to_badge",
+        "reason",
+        "origin",
+        "who",
+        "consecutive_breaks",
+    )
+    list_filter = ("breaker", "to_state", "reason", "origin")
+    date_hierarchy = "at"
+    search_fields = ("breaker", "reason", "actor", f"user__{_USERNAME_FIELD}")
+    ordering = ("-at", "-pk")
+    list_select_related = ("user",)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return super().changelist_view(request, {"title": "Transitions", **(extra_context or {})})
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Transition | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Transition | None = None) -> bool:
+        return False
+
+    @admin.display(description="at", ordering="at")
+    def when(self, transition: Transition) -> str:
+        """To the second: breakers change state within the same minute."""
+        return date_format(timezone.localtime(transition.at), "Y-m-d H:i:s T")
+
+    @admin.display(description="from", ordering="from_state")
+    def from_badge(self, transition: Transition) -> SafeString:
+        return state_badge(transition.from_state)
+
+    @admin.display(description="to", ordering="to_state")
+    def to_badge(self, transition: Transition) -> SafeString:
+        return state_badge(transition.to_state)
+
+    @admin.display(description="by")
+    def who(self, transition: Transition) -> str | None:
+        if transition.user is not None:
+            username: str = transition.user.get_username()
+            return username
+        actor: str | None = transition.actor
+        return actor

@@ -1,0 +1,120 @@
+"""App configuration, and building the registry the settings describe (on first use)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.apps import AppConfig
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+
+from circuit_breaker.registry import BreakerRegistry
+from circuit_breaker.stores import BreakerStore, build_store
+from circuit_breaker_django.conf import SETTING, AppSettings, get_config
+
+logger = logging.getLogger("circuit_breaker")
+
+
+class CircuitBreakerConfig(AppConfig):
+    name = "circuit_breaker_django"
+    verbose_name = "Circuit breakers"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from circuit_breaker_django import checks  # noqa: F401  (registers the checks)
+
+        setting_changed.connect(_settings_changed, dispatch_uid="circuit_breaker_django")
+
+
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    """``override_settings(CIRCUIT_BREAKERS=...)``: new settings, rebuilt on next use."""
+    if setting == SETTING:
+        from circuit_breaker_django import registry
+
+        get_config.cache_clear()
+        registry.settings_changed()
+
+
+def store_problem(config: AppSettings) -> str | None:
+    """Why ``STORE`` / ``SYNC_INTERVAL`` / ``DATABASE`` cannot build a store, or None."""
+    from django.db import connections
+
+    store = config.store
+    interval = config.sync_interval
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 0:
+        return f"SYNC_INTERVAL must be a number of seconds >= 0, got {interval!r}"
+    if not isinstance(store, str):
+        return f"STORE must be a string, got {store!r}"
+    if store == "django":
+        if config.database not in connections:
+            known = ", ".join(connections)
+            return f"DATABASE {config.database!r} is not in DATABASES (aliases: {known})"
+        return None
+    if store == "memory" or store.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    return (
+        f"STORE must be 'django', 'memory' or a Redis URL (redis://..., rediss://..., "
+        f"unix://...), got {store!r}"
+    )
+
+
+def build_store_from_settings(config: AppSettings) -> BreakerStore:
+    problem = store_problem(config)
+    if problem is not None:
+        raise ImproperlyConfigured(f"{SETTING}: {problem}")
+    store: str = config.store
+    interval = float(config.sync_interval)
+    if store == "django":
+        from circuit_breaker_django.store import DjangoStore
+
+        return DjangoStore(using=config.database, sync_interval=interval)
+    if store == "memory":
+        return build_store("memory", {})
+    try:
+        return build_store("redis", {"url": store, "sync_interval": interval})
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"{SETTING}: STORE is a Redis URL but {exc}") from exc
+
+
+def build_registry() -> BreakerRegistry:
+    """The registry of ``CIRCUIT_BREAKERS``: its YAML files, its store, transitions recorded.
+
+    Raises ConfigError for bad YAML and ImproperlyConfigured for bad settings (both are
+    reported by ``manage.py check`` first).
+    """
+    from circuit_breaker_django.actions import record_transition
+
+    config = get_config()
+    store = build_store_from_settings(config)
+    listeners = [record_transition]
+    if config.config:
+        registry = BreakerRegistry.from_files(*config.config, store=store, listeners=listeners)
+    else:
+        logger.warning("%s['CONFIG'] names no YAML file: the registry is empty", SETTING)
+        registry = BreakerRegistry.from_dict({"version": 1}, store=store, listeners=listeners)
+    if config.metrics:
+        _export_metrics(registry)
+    return registry
+
+
+_metrics_exported = False
+
+
+def _export_metrics(registry: BreakerRegistry) -> None:
+    """Count calls on ``registry``'s breakers; register one collector per process.
+
+    The collector reads the app's registry proxy, so a rebuilt registry is exported too.
+    """
+    global _metrics_exported
+    for breaker in registry:
+        breaker.enable_call_counting()
+    if _metrics_exported:
+        return
+    from prometheus_client import REGISTRY
+
+    from circuit_breaker.metrics import BreakerCollector
+    from circuit_breaker_django import registry as proxy
+
+    REGISTRY.register(BreakerCollector(proxy))
+    _metrics_exported = True

@@ -1,0 +1,119 @@
+"""``manage.py check`` for the app's settings and breaker configuration.
+
+| id | what |
+|---|---|
+| E001 | the YAML configuration has errors (the ConfigError text) |
+| E002 | ``STORE`` (with ``DATABASE`` / ``SYNC_INTERVAL``) cannot build a store |
+| E003 | ``HEALTH_DETAIL`` is not "public", "staff" or "token" |
+| E004 | ``CIRCUIT_BREAKERS`` is not a dict, or has unknown keys |
+| E005 | the django store's database is not PostgreSQL or SQLite |
+| W001 | ``HEALTH_DETAIL`` is "token" but ``HEALTH_TOKEN`` is empty |
+| W002 | the django store's database alias has ``ATOMIC_REQUESTS``: breaker state would
+  commit or roll back with each request's transaction |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.core import checks
+from django.db import connections
+
+from circuit_breaker.config import load_config
+from circuit_breaker.errors import ConfigError, closest
+from circuit_breaker_django.apps import store_problem
+from circuit_breaker_django.conf import DEFAULTS, HEALTH_DETAILS, SETTING, get_config
+from circuit_breaker_django.store import CLOCK_SQL
+
+ID = "circuit_breaker_django"
+
+
+@checks.register()
+def check_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    messages: list[checks.CheckMessage] = []
+    given = getattr(settings, SETTING, {})
+    if not isinstance(given, dict):
+        return [checks.Error(f"{SETTING} must be a dict, got {given!r}", id=f"{ID}.E004")]
+    for key in sorted(set(given) - set(DEFAULTS)):
+        hint = closest(key, DEFAULTS)
+        messages.append(
+            checks.Error(
+                f"{SETTING} has an unknown key {key!r}",
+                hint=f"did you mean {hint!r}?" if hint else f"known keys: {', '.join(DEFAULTS)}",
+                id=f"{ID}.E004",
+            )
+        )
+    config = get_config()
+    problem = store_problem(config)
+    if problem is not None:
+        messages.append(checks.Error(f"{SETTING}: {problem}", id=f"{ID}.E002"))
+    elif config.store == "django":
+        messages += _database_checks(config.database)
+    if config.health_detail not in HEALTH_DETAILS:
+        messages.append(
+            checks.Error(
+                f"{SETTING}['HEALTH_DETAIL'] must be one of {', '.join(HEALTH_DETAILS)}, "
+                f"got {config.health_detail!r}",
+                id=f"{ID}.E003",
+            )
+        )
+    elif config.health_detail == "token" and not config.health_token:
+        messages.append(
+            checks.Warning(
+                f"{SETTING}['HEALTH_DETAIL'] is 'token' but HEALTH_TOKEN is empty: "
+                "only staff users will see breaker details",
+                hint="set HEALTH_TOKEN, e.g. from an environment variable",
+                id=f"{ID}.W001",
+            )
+        )
+    return messages
+
+
+def _database_checks(alias: str) -> list[checks.CheckMessage]:
+    messages: list[checks.CheckMessage] = []
+    connection = connections[alias]
+    if connection.vendor not in CLOCK_SQL:
+        messages.append(
+            checks.Error(
+                f"the django circuit-breaker store supports {', '.join(sorted(CLOCK_SQL))}; "
+                f"database {alias!r} is {connection.vendor}",
+                hint="use STORE 'redis://...' or 'memory'",
+                id=f"{ID}.E005",
+            )
+        )
+    if connection.settings_dict.get("ATOMIC_REQUESTS"):
+        messages.append(
+            checks.Warning(
+                f"database {alias!r} has ATOMIC_REQUESTS: breaker state changes made during "
+                "a request would commit or roll back with the request",
+                hint="point CIRCUIT_BREAKERS['DATABASE'] at a second alias of the same "
+                "database without ATOMIC_REQUESTS",
+                id=f"{ID}.W002",
+            )
+        )
+    return messages
+
+
+@checks.register()
+def check_breaker_config(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """The YAML files, validated without building a registry or a store."""
+    paths = get_config().config
+    if not paths:
+        return [
+            checks.Warning(
+                f"{SETTING}['CONFIG'] names no YAML file: the registry has no breakers",
+                id=f"{ID}.W003",
+            )
+        ]
+    try:
+        load_config(*paths)
+    except ConfigError as exc:
+        return [checks.Error(str(exc), id=f"{ID}.E001")]
+    return []

@@ -1,0 +1,41 @@
+"""A check for django-health-check 4.x (optional dependency).
+
+::
+
+    # urls.py
+    from health_check.views import HealthCheckView
+    path("health/", HealthCheckView.as_view(checks=[
+        "health_check.checks.Database",
+        "circuit_breaker_django.health_check.CircuitBreakers",
+    ]))
+
+A critical breaker that is not CLOSED makes the check unavailable; with
+``warn_on_open`` (the default) any other breaker that is not CLOSED is a warning.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from health_check.base import HealthCheck
+from health_check.exceptions import ServiceUnavailable, ServiceWarning
+
+from circuit_breaker_django import registry
+
+
+@dataclasses.dataclass
+class CircuitBreakers(HealthCheck):
+    """Every breaker of the app's registry, read with one store round trip."""
+
+    warn_on_open: bool = True
+
+    def run(self) -> None:  # sync: the view runs it in an executor thread
+        statuses = registry.status()
+        critical = sorted(
+            n for n, s in statuses.items() if s["critical"] and s["state"] != "closed"
+        )
+        if critical:
+            raise ServiceUnavailable(f"critical circuit breakers not closed: {', '.join(critical)}")
+        others = sorted(n for n, s in statuses.items() if s["state"] != "closed")
+        if others and self.warn_on_open:
+            raise ServiceWarning(f"circuit breakers not closed: {', '.join(others)}")

@@ -1,0 +1,356 @@
+"""A breaker's state over time, drawn as server-side SVG (no JavaScript).
+
+Pure functions: stored transitions -> :class:`Segment` list covering a window -> an SVG
+string. Every state has a colour AND a fill pattern (OPEN hatched, FORCED OPEN
+cross-hatched, HALF-OPEN dotted, DISABLED striped, CLOSED plain), wide bands carry a text
+label, every band has a ``<title>`` tooltip, the full timeline has a legend, and the
+``<svg>`` has ``role="img"`` with an ``aria-label`` summarising the window, so the picture
+reads without colour and without sight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from xml.sax.saxutils import escape, quoteattr
+
+STATE_ORDER = ("closed", "open", "half_open", "forced_open", "disabled")
+
+
+@dataclass(frozen=True, slots=True)
+class StateStyle:
+    label: str
+    colour: str
+    text_colour: str
+    pattern: str  # SVG drawn over the colour in one pattern tile; "" for a plain fill
+
+
+STYLES: dict[str, StateStyle] = {
+    "closed": StateStyle("Closed", "#3d9a50", "#ffffff", ""),
+    "open": StateStyle("Open", "#c62828", "#ffffff", "hatch"),
+    "half_open": StateStyle("Half-open", "#f2b01e", "#000000", "dots"),
+    "forced_open": StateStyle("Forced open", "#6d1013", "#ffffff", "crosshatch"),
+    "disabled": StateStyle("Disabled", "#bdbdbd", "#000000", "stripes"),
+}
+_UNKNOWN = StateStyle("Unknown", "#ffffff", "#000000", "")
+
+
+class TransitionLike(Protocol):
+    """What a stored transition offers (the Transition model, or any such object)."""
+
+    @property
+    def at(self) -> datetime: ...
+
+    @property
+    def from_state(self) -> str: ...
+
+    @property
+    def to_state(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    key: str
+    span: timedelta
+    label: str
+    tick: timedelta  # distance between axis ticks
+    unit: timedelta  # tick labels count this unit back from now
+    unit_label: str
+
+
+WINDOWS: dict[str, Window] = {
+    "24h": Window(
+        "24h", timedelta(hours=24), "last 24 hours", timedelta(hours=6), timedelta(hours=1), "h"
+    ),
+    "7d": Window("7d", timedelta(days=7), "last 7 days", timedelta(days=1), timedelta(days=1), "d"),
+}
+
+
+def get_window(key: str) -> Window:
+    """The window named ``key``; a clear error naming the valid ones otherwise."""
+    try:
+        return WINDOWS[key]
+    except KeyError:
+        raise ValueError(
+            f"unknown timeline window {key!r}; expected one of {', '.join(WINDOWS)}"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    start: datetime
+    end: datetime
+    state: str
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+
+def state_segments(
+    transitions: Iterable[TransitionLike],
+    start: datetime,
+    end: datetime,
+    current_state: str | None = None,
+) -> list[Segment]:
+    """Segments covering ``[start, end]`` exactly, in time order, adjacent states merged.
+
+    The state before the first transition in the window is that transition's
+    ``from_state``; with no transition in the window the whole window is
+    ``current_state`` (the live state, which has not changed since), else "closed".
+    """
+    if end <= start:
+        raise ValueError(f"timeline window must end after it starts ({start} .. {end})")
+    inside = sorted((t for t in transitions if start <= t.at <= end), key=lambda t: t.at)
+    state = inside[0].from_state if inside else (current_state or "closed")
+    segments: list[Segment] = []
+    cursor = start
+    for transition in inside:
+        _append(segments, Segment(cursor, transition.at, state))
+        cursor, state = transition.at, transition.to_state
+    _append(segments, Segment(cursor, end, state))
+    return segments
+
+
+def _append(segments: list[Segment], segment: Segment) -> None:
+    if segment.end <= segment.start:
+        return
+    if segments and segments[-1].state == segment.state:
+        segments[-1] = Segment(segments[-1].start, segment.end, segment.state)
+    else:
+        segments.append(segment)
+
+
+# -- words ---------------------------------------------------------------------------------
+
+
+def style(state: str) -> StateStyle:
+    return STYLES.get(state, _UNKNOWN)
+
+
+def format_duration(span: timedelta) -> str:
+    """``timedelta(hours=2, minutes=5)`` -> ``"2 h 5 min"``; two largest units at most."""
+    seconds = round(span.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    units = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
+    parts: list[str] = []
+    for unit, size in units:
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}")
+        if len(parts) == 2 or (parts and not count):
+            break
+    return " ".join(parts)
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def segment_title(segment: Segment) -> str:
+    """Tooltip text: ``Open: 2025-01-02 10:00 UTC to 10:25 UTC (25 min)``."""
+    return (
+        f"{style(segment.state).label}: {_when(segment.start)} to {_when(segment.end)} "
+        f"({format_duration(segment.duration)})"
+    )
+
+
+def summary(name: str, window_label: str, segments: Sequence[Segment]) -> str:
+    """One sentence for screen readers: time per state, outages, state now."""
+    total = sum((s.duration for s in segments), timedelta())
+    parts = []
+    for state in STATE_ORDER:
+        spans = [s for s in segments if s.state == state]
+        if not spans:
+            continue
+        spent = sum((s.duration for s in spans), timedelta())
+        share = round(100 * spent / total) if total else 0
+        percent = "<1%" if share == 0 else f"{share}%"
+        periods = f" in {len(spans)} periods" if len(spans) > 1 else ""
+        parts.append(f"{style(state).label.lower()} {format_duration(spent)} ({percent}){periods}")
+    now = style(segments[-1].state).label.lower() if segments else "unknown"
+    return f"Circuit breaker {name}, {window_label}: {', '.join(parts)}; now {now}."
+
+
+# -- SVG -----------------------------------------------------------------------------------
+
+
+def _svg_id(*parts: str) -> str:
+    """An id unique per breaker and picture, valid in HTML whatever the breaker's name."""
+    text = "-".join(parts)
+    readable = re.sub(r"[^A-Za-z0-9_-]", "_", text)[:40]
+    digest = hashlib.blake2s(text.encode(), digest_size=4).hexdigest()
+    return f"cbt-{readable}-{digest}"
+
+
+def _pattern(prefix: str, state: str, size: int) -> str:
+    look = style(state)
+    ink = "#ffffff" if look.text_colour == "#ffffff" else "#000000"
+    half = size / 2
+    body = {
+        "hatch": f'<path d="M0,{size} L{size},0" stroke="{ink}" stroke-width="{size / 4:g}"/>',
+        "crosshatch": (
+            f'<path d="M0,{size} L{size},0 M0,0 L{size},{size}" stroke="{ink}" '
+            f'stroke-width="{size / 6:g}"/>'
+        ),
+        "dots": f'<circle cx="{half:g}" cy="{half:g}" r="{size / 6:g}" fill="{ink}"/>',
+        "stripes": (
+            f'<path d="M0,{half:g} L{size},{half:g}" stroke="{ink}" stroke-width="{size / 6:g}"/>'
+        ),
+    }[look.pattern]
+    return (
+        f'<pattern id="{prefix}-{state}" width="{size}" height="{size}" '
+        f'patternUnits="userSpaceOnUse">'
+        f'<rect width="{size}" height="{size}" fill="{look.colour}"/>{body}</pattern>'
+    )
+
+
+def _defs(prefix: str, size: int) -> str:
+    patterns = "".join(_pattern(prefix, s, size) for s in STATE_ORDER if style(s).pattern)
+    return f"<defs>{patterns}</defs>"
+
+
+def _fill(prefix: str, state: str) -> str:
+    look = style(state)
+    return f"url(#{prefix}-{state})" if look.pattern else look.colour
+
+
+def _bands(
+    segments: Sequence[Segment],
+    start: datetime,
+    end: datetime,
+    *,
+    prefix: str,
+    x0: float,
+    width: float,
+    y: float,
+    height: float,
+    min_width: float,
+    labels: bool,
+) -> str:
+    """One ``<g>`` per segment; closed ones first so a short outage drawn at its minimum
+    width stays on top of its neighbours."""
+    span = (end - start).total_seconds()
+    drawn = sorted(segments, key=lambda s: s.state != "closed")
+    out = []
+    for segment in drawn:
+        left = x0 + width * (segment.start - start).total_seconds() / span
+        right = x0 + width * (segment.end - start).total_seconds() / span
+        band = max(right - left, min_width)
+        left = min(left, x0 + width - band)  # a widened band at "now" stays inside
+        look = style(segment.state)
+        text = ""
+        if labels and band >= 8 * len(look.label) + 8:
+            text = (
+                f'<text x="{left + band / 2:.2f}" y="{y + height / 2:.2f}" '
+                f'text-anchor="middle" dominant-baseline="central" font-size="12" '
+                f'font-weight="600" fill="{look.text_colour}" stroke="{look.colour}" '
+                f'stroke-width="3" paint-order="stroke">{escape(look.label)}</text>'
+            )
+        out.append(
+            f'<g class="cb-segment" data-state={quoteattr(segment.state)} '
+            f"data-start={quoteattr(segment.start.astimezone(UTC).isoformat())} "
+            f"data-end={quoteattr(segment.end.astimezone(UTC).isoformat())}>"
+            f"<title>{escape(segment_title(segment))}</title>"
+            f'<rect x="{left:.2f}" y="{y:g}" width="{band:.2f}" height="{height:g}" '
+            f'fill="{_fill(prefix, segment.state)}"/>{text}</g>'
+        )
+    return "".join(out)
+
+
+def _axis(window: Window, x0: float, width: float, y: float) -> str:
+    steps = window.span // window.tick
+    out = ['<g class="cb-axis" font-size="11" fill="#444444" text-anchor="middle">']
+    for step in range(steps + 1):
+        x = x0 + width * step / steps
+        ago = (window.span - step * window.tick) // window.unit
+        label = "now" if step == steps else f"\u2212{ago} {window.unit_label}"
+        out.append(
+            f'<path d="M{x:.2f},{y:g} v5" stroke="#444444"/>'
+            f'<text x="{x:.2f}" y="{y + 17:g}">{label}</text>'
+        )
+    out.append("</g>")
+    return "".join(out)
+
+
+def _legend(prefix: str, x0: float, y: float) -> str:
+    out = ['<g class="cb-legend" font-size="12" fill="#222222">']
+    x = x0
+    for state in STATE_ORDER:
+        look = style(state)
+        out.append(
+            f'<rect x="{x:g}" y="{y:g}" width="14" height="14" fill="{_fill(prefix, state)}" '
+            f'stroke="#444444" stroke-width="0.5"/>'
+            f'<text x="{x + 19:g}" y="{y + 11:g}">{escape(look.label)}</text>'
+        )
+        x += 28 + 7 * len(look.label)
+    out.append("</g>")
+    return "".join(out)
+
+
+TIMELINE_WIDTH, TIMELINE_HEIGHT = 720, 96
+SPARKLINE_WIDTH, SPARKLINE_HEIGHT = 120, 16
+
+
+def timeline_svg(name: str, segments: Sequence[Segment], window: Window, end: datetime) -> str:
+    """The detail page's picture: labelled bands, a relative time axis and a legend."""
+    start = end - window.span
+    prefix = _svg_id(name, window.key)
+    pad = 12
+    width = TIMELINE_WIDTH - 2 * pad
+    label = summary(name, window.label, segments)
+    bands = _bands(
+        segments,
+        start,
+        end,
+        prefix=prefix,
+        x0=pad,
+        width=width,
+        y=6,
+        height=36,
+        min_width=3,
+        labels=True,
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="cb-timeline" role="img" '
+        f"aria-label={quoteattr(label)} "
+        f'viewBox="0 0 {TIMELINE_WIDTH} {TIMELINE_HEIGHT}" width="100%" '
+        f'style="max-width:{TIMELINE_WIDTH}px" font-family="sans-serif">'
+        f"<title>{escape(label)}</title>{_defs(prefix, 8)}"
+        f"{bands}"
+        f'<rect x="{pad}" y="6" width="{width}" height="36" fill="none" stroke="#444444" '
+        f'stroke-width="0.5"/>'
+        f"{_axis(window, pad, width, 42)}{_legend(prefix, pad, 76)}</svg>"
+    )
+
+
+def sparkline_svg(name: str, segments: Sequence[Segment], window: Window, end: datetime) -> str:
+    """The list page's picture: the same bands, 120 x 16, with tooltips and a summary."""
+    start = end - window.span
+    prefix = _svg_id(name, window.key, "spark")
+    label = summary(name, window.label, segments)
+    bands = _bands(
+        segments,
+        start,
+        end,
+        prefix=prefix,
+        x0=0,
+        width=SPARKLINE_WIDTH,
+        y=0,
+        height=SPARKLINE_HEIGHT,
+        min_width=1,
+        labels=False,
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="cb-sparkline" role="img" '
+        f"aria-label={quoteattr(label)} "
+        f'viewBox="0 0 {SPARKLINE_WIDTH} {SPARKLINE_HEIGHT}" '
+        f'width="{SPARKLINE_WIDTH}" height="{SPARKLINE_HEIGHT}">'
+        f"<title>{escape(label)}</title>{_defs(prefix, 4)}"
+        f"{bands}</svg>"
+    )

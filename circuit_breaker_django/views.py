@@ -1,0 +1,125 @@
+"""The health endpoint: every breaker's state as JSON, for load balancers and readiness probes.
+
+HTTP 503 only when a ``critical`` breaker is not CLOSED; anything else is 200 ("warn"
+when a non-critical breaker is not closed). How much a caller sees depends on
+``HEALTH_DETAIL``: staff users and holders of ``HEALTH_TOKEN`` see full status; everyone
+else sees names and states (or, with "public", full status without failure messages).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from circuit_breaker.errors import ConfigError, UnknownBreakerError
+from circuit_breaker_django import registry
+from circuit_breaker_django.conf import get_config
+
+logger = logging.getLogger("circuit_breaker")
+
+Status = dict[str, Any]
+View = TypeVar("View", bound=Callable[..., Any])
+
+try:  # Django 5.1+: reachable when LoginRequiredMiddleware is on
+    from django.contrib.auth.decorators import login_not_required
+except ImportError:  # older Django has no such middleware
+
+    def login_not_required(view: View) -> View:
+        return view
+
+
+def health_summary(statuses: dict[str, Status]) -> str:
+    """ "fail" if a critical breaker is not closed, "warn" if another is not, else "pass"."""
+    not_closed = [status for status in statuses.values() if status["state"] != "closed"]
+    if any(status["critical"] for status in not_closed):
+        return "fail"
+    return "warn" if not_closed else "pass"
+
+
+def has_full_detail(request: HttpRequest) -> bool:
+    """Staff users, and callers presenting ``Authorization: Bearer <HEALTH_TOKEN>``."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return True
+    token = get_config().health_token
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    if not token or scheme.lower() != "bearer" or not given:
+        return False
+    return hmac.compare_digest(given.strip().encode(), str(token).encode())
+
+
+def shown(status: Status, detail: str) -> Status:
+    """``status`` cut to what the caller may see: "full", "public" or "minimal"."""
+    if detail == "full":
+        return status
+    if detail == "minimal":
+        return {"state": status["state"]}
+    failure = status["last_failure"]
+    # Exception text can carry hosts, queries or credentials: never shown to anonymous callers.
+    return {
+        **status,
+        "last_failure": None if failure is None else {"type": failure["type"], "at": failure["at"]},
+    }
+
+
+def _detail(request: HttpRequest) -> str:
+    if has_full_detail(request):
+        return "full"
+    return "public" if get_config().health_detail == "public" else "minimal"
+
+
+def _respond(request: HttpRequest, statuses: dict[str, Status]) -> JsonResponse:
+    detail = _detail(request)
+    summary = health_summary(statuses)
+    body = {
+        "status": summary,
+        "breakers": {name: shown(status, detail) for name, status in statuses.items()},
+        "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return JsonResponse(body, status=503 if summary == "fail" else 200)
+
+
+def _unavailable(request: HttpRequest, exc: Exception) -> JsonResponse:
+    logger.error("circuit breaker health: the registry cannot be built: %s", exc)
+    message = str(exc) if has_full_detail(request) else "circuit breaker configuration error"
+    body = {
+        "status": "fail",
+        "error": message,
+        "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return JsonResponse(body, status=503)
+
+
+@login_not_required
+@never_cache
+@require_safe
+def breakers_health(request: HttpRequest) -> JsonResponse:
+    """Every breaker, after one store round trip."""
+    try:
+        statuses = registry.status()
+    except (ConfigError, ImproperlyConfigured) as exc:
+        return _unavailable(request, exc)
+    return _respond(request, statuses)
+
+
+@login_not_required
+@never_cache
+@require_safe
+def breaker_health(request: HttpRequest, name: str) -> JsonResponse:
+    """One breaker; 404 for a name the registry does not know."""
+    try:
+        statuses = registry.status([name])
+    except UnknownBreakerError as exc:
+        return JsonResponse({"status": "fail", "error": str(exc)}, status=404)
+    except (ConfigError, ImproperlyConfigured) as exc:
+        return _unavailable(request, exc)
+    return _respond(request, statuses)

@@ -1,0 +1,69 @@
+"""The read-only detail page of one breaker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.django_admin.conftest import change_url, trip
+
+pytestmark = pytest.mark.django_db
+
+
+def test_detail_shows_status_resolved_config_and_recent_transitions(
+    admin_client: Client,
+) -> None:
+    trip("external_api")
+
+    response = admin_client.get(change_url("external_api"))
+
+    assert response.status_code == 200
+    assert response.context["status"]["state"] == "open"
+    config = dict(response.context["config_items"])
+    assert config["failure_threshold"] == "3"
+    assert config["after_exhausted"] == "keep_probing"
+    transitions = list(response.context["transitions"])
+    assert [(t.from_state, t.to_state, t.reason) for t in transitions] == [
+        ("closed", "open", "threshold")
+    ]
+    html = response.content.decode()
+    assert "<h1>external_api</h1>" in html
+    assert "Resolved configuration" in html
+    assert "ConnectionError" in html
+
+
+def test_detail_offers_the_three_actions_to_a_user_who_may_change(admin_client: Client) -> None:
+    response = admin_client.get(change_url("orders_db"))
+
+    verbs = [action.verb for action, _url in response.context["action_buttons"]]
+    assert verbs == ["Reset", "Force open", "Disable"]
+    html = response.content.decode()
+    for _action, url in response.context["action_buttons"]:
+        assert f'href="{url}"' in html
+
+
+def test_detail_is_read_only_for_a_user_with_view_permission(client_for: Any) -> None:
+    client = client_for("view_breaker")
+
+    response = client.get(change_url("orders_db"))
+
+    assert response.status_code == 200
+    assert response.context["action_buttons"] == []
+    assert "Force open&hellip;" not in response.content.decode()
+
+
+def test_detail_page_is_not_a_form_that_saves(admin_client: Client) -> None:
+    response = admin_client.post(change_url("orders_db"), {"name": "renamed"})
+
+    assert response.status_code == 405
+    assert admin_client.get(change_url("orders_db")).status_code == 200
+
+
+def test_detail_links_to_all_transitions_of_the_breaker(admin_client: Client) -> None:
+    response = admin_client.get(change_url("orders_db"))
+
+    expected = reverse("admin:circuit_breaker_django_transition_changelist") + "?breaker=orders_db"
+    assert response.context["all_transitions_url"] == expected

@@ -1,0 +1,176 @@
+"""The "Circuit breakers" list: every registry breaker, live state, filters, search."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.test import Client
+from django.urls import reverse
+
+from circuit_breaker.stores.redis import RedisStore
+from circuit_breaker_django import registry
+from circuit_breaker_django.store import DjangoStore
+from tests.conftest import FakeClock
+from tests.django_admin.conftest import ALL_NAMES, install_registry, trip
+
+pytestmark = pytest.mark.django_db
+
+LIST_URL = "admin:circuit_breaker_django_breaker_changelist"
+
+
+def listed_names(response: Any) -> list[str]:
+    return [row.name for row in response.context["cl"].result_list]
+
+
+def test_list_shows_every_registry_breaker_with_the_memory_store(admin_client: Client) -> None:
+    response = admin_client.get(reverse(LIST_URL))
+
+    assert response.status_code == 200
+    assert listed_names(response) == sorted(ALL_NAMES)
+    assert response.context["title"] == "Circuit breakers"
+
+
+@pytest.fixture
+def redis_store() -> Iterator[RedisStore]:
+    """A RedisStore on the local server, under a key prefix of its own."""
+    url = "redis://127.0.0.1:6379/0"
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        reason = f"needs a Redis server at {url}: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    prefix = f"cb-admin-test-{uuid.uuid4().hex}"
+    store = RedisStore(url, key_prefix=prefix)
+    yield store
+    store.close()
+    for key in client.scan_iter(f"*{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.mark.parametrize("store_name", ["django", pytest.param("redis", marks=pytest.mark.redis)])
+def test_list_shows_every_registry_breaker_whatever_the_store(
+    admin_client: Client, request: pytest.FixtureRequest, store_name: str
+) -> None:
+    store = DjangoStore() if store_name == "django" else request.getfixturevalue("redis_store")
+    install_registry(store)
+    trip("orders_db")
+
+    response = admin_client.get(reverse(LIST_URL))
+
+    assert listed_names(response) == sorted(ALL_NAMES)
+    states = {row.name: row.live_status["state"] for row in response.context["cl"].result_list}
+    assert states == {name: "open" if name == "orders_db" else "closed" for name in ALL_NAMES}
+
+
+def test_list_shows_the_live_state_of_a_tripped_breaker(admin_client: Client) -> None:
+    trip("external_api")
+
+    response = admin_client.get(reverse(LIST_URL))
+
+    row = next(r for r in response.context["cl"].result_list if r.name == "external_api")
+    assert row.live_status["state"] == "open"
+    html = response.content.decode()
+    assert 'class="cb-badge cb-state-open"' in html
+    assert "✖</span> Open" in html  # readable without colour: icon and word
+    assert "ConnectionError" in html  # last failure type
+    assert row.live_status["consecutive_circuit_breaks"] == 1
+    assert "fixed-interval" in html
+    assert re.search(r">in \d+m( \d+s)?</time>", html)  # next retry, within 5 min ± jitter
+
+
+def test_a_breaker_past_its_retry_deadline_is_half_open_and_due(
+    admin_client: Client, clock: FakeClock
+) -> None:
+    install_registry(clock=clock)
+    trip("external_api")
+    clock.advance(3600)
+
+    response = admin_client.get(reverse(LIST_URL), {"state": "half_open"})
+
+    assert listed_names(response) == ["external_api"]
+    html = response.content.decode()
+    assert "◐</span> Half-open" in html
+    assert ">due now</time>" in html
+
+
+def test_state_filter_keeps_only_breakers_in_that_live_state(admin_client: Client) -> None:
+    trip("external_api")
+
+    opened = admin_client.get(reverse(LIST_URL), {"state": "open"})
+    closed = admin_client.get(reverse(LIST_URL), {"state": "closed"})
+
+    assert listed_names(opened) == ["external_api"]
+    assert listed_names(closed) == sorted(set(ALL_NAMES) - {"external_api"})
+
+
+def test_profile_filter_keeps_only_breakers_of_that_profile(admin_client: Client) -> None:
+    response = admin_client.get(reverse(LIST_URL), {"profile": "db"})
+
+    assert listed_names(response) == ["inventory_db", "orders_db"]
+
+
+def test_profile_filter_offers_the_profiles_in_use(admin_client: Client) -> None:
+    response = admin_client.get(reverse(LIST_URL))
+
+    profile_filter = next(
+        spec for spec in response.context["cl"].filter_specs if spec.parameter_name == "profile"
+    )
+    offered = [value for value, _label in profile_filter.lookup_choices]
+    assert offered == ["api", "critical", "db"]
+
+
+def test_search_matches_breaker_names(admin_client: Client) -> None:
+    response = admin_client.get(reverse(LIST_URL), {"q": "_db"})
+
+    assert listed_names(response) == ["inventory_db", "orders_db"]
+
+
+def test_breakers_cannot_be_added_or_deleted_in_the_admin(admin_client: Client) -> None:
+    response = admin_client.get(reverse(LIST_URL))
+
+    assert not response.context["has_add_permission"]
+    actions = [name for name, _label in response.context["action_form"].fields["action"].choices]
+    assert "delete_selected" not in actions
+    assert admin_client.get(reverse("admin:circuit_breaker_django_breaker_add")).status_code == 403
+
+
+def test_critical_column_says_yes_for_a_critical_breaker(admin_client: Client) -> None:
+    response = admin_client.get(reverse(LIST_URL), {"q": "payment_gateway"})
+
+    assert '<strong class="cb-critical">yes</strong>' in response.content.decode()
+
+
+def test_user_without_view_permission_cannot_see_the_list(client_for: Any) -> None:
+    client = client_for()  # staff, no permission
+
+    assert client.get(reverse(LIST_URL)).status_code == 403
+
+
+def test_user_with_view_permission_sees_the_list_without_actions(client_for: Any) -> None:
+    client = client_for("view_breaker")
+
+    response = client.get(reverse(LIST_URL))
+
+    assert response.status_code == 200
+    assert listed_names(response) == sorted(ALL_NAMES)
+    assert response.context["action_form"] is None
+
+
+def test_a_forced_open_breaker_waits_for_a_manual_reset(admin_client: Client) -> None:
+    registry.get("orders_db").force_open()
+
+    response = admin_client.get(reverse(LIST_URL), {"q": "orders_db"})
+
+    html = response.content.decode()
+    assert "■</span> Forced open" in html
+    assert "manual, until reset" in html

@@ -1,0 +1,6 @@
+"""URLconf for the admin tests: the admin site alone."""
+
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [path("admin/", admin.site.urls)]

@@ -1,0 +1,73 @@
+"""Fixtures for the Django app tests: registries installed in the app, stores, services."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from circuit_breaker.registry import BreakerRegistry
+from circuit_breaker_django import registry
+from circuit_breaker_django.actions import record_transition
+from circuit_breaker_django.store import DjangoStore
+
+BREAKERS: dict[str, Any] = {
+    "version": 1,
+    "breakers": {
+        "external_api": {"profile": "api"},
+        "orders_db": {"profile": "db"},
+        "payment_gateway": {"profile": "critical", "critical": True},
+    },
+}
+
+
+def require_service(reason: str) -> None:
+    """Skip, or fail under CI=true, when a service the test needs is missing."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (required under CI=true)")
+    pytest.skip(reason)
+
+
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def install() -> Iterator[Callable[..., BreakerRegistry]]:
+    """``install(config, store=..., clock=...)``: a registry the app uses for this test."""
+
+    def make(
+        config: Mapping[str, Any] = BREAKERS,
+        *,
+        store: Any = None,
+        clock: Callable[[], float] | None = None,
+    ) -> BreakerRegistry:
+        built = BreakerRegistry.from_dict(
+            config, store=store, clock=clock, listeners=[record_transition]
+        )
+        registry.configure(built)
+        return built
+
+    yield make
+    registry.configure(None)
+
+
+@pytest.fixture
+def django_store(db: None) -> DjangoStore:
+    return DjangoStore(sync_interval=1.0)
+
+
+def trip(name: str) -> None:
+    """Open ``name`` the way production does: ``failure_threshold`` failed calls."""
+    breaker = registry.get(name)
+    for _ in range(breaker.failure_threshold):
+        with suppress(ConnectionError):
+            breaker.call(refuse)
+
+
+def refuse() -> None:
+    raise ConnectionError("connection refused by 10.0.0.7:5432 user=shop password=hunter2")

@@ -1,0 +1,117 @@
+"""``manage.py check``: configuration problems as messages with ids, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from circuit_breaker.errors import ConfigError
+from circuit_breaker_django import registry
+
+
+def ids(**circuit_breakers: Any) -> dict[str, str]:
+    from django.conf import settings as django_settings
+
+    django_settings.CIRCUIT_BREAKERS = circuit_breakers  # restored by the settings fixture
+    from circuit_breaker_django.conf import get_config
+
+    get_config.cache_clear()
+    return {m.id or "": m.msg for m in checks.run_checks() if (m.id or "").startswith("circuit")}
+
+
+@pytest.fixture
+def yaml_file(tmp_path: Path) -> Path:
+    path = tmp_path / "breakers.yaml"
+    path.write_text("version: 1\nbreakers:\n  external_api: {profile: api}\n")
+    return path
+
+
+def test_a_valid_configuration_has_no_message(settings: Any, yaml_file: Path) -> None:
+    assert ids(CONFIG=[yaml_file], STORE="django") == {}
+
+
+def test_yaml_errors_are_e001_with_the_config_error_text(settings: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "breakers.yaml"
+    bad.write_text("version: 1\nbreakers:\n  external_api: {profile: api, failure_treshold: 3}\n")
+    found = ids(CONFIG=[bad])
+    assert "circuit_breaker_django.E001" in found
+    message = found["circuit_breaker_django.E001"]
+    assert "breakers.yaml:3" in message and "failure_treshold" in message
+    assert "did you mean" in message
+
+
+def test_manage_py_check_reports_e001_instead_of_a_traceback(settings: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "breakers.yaml"
+    bad.write_text("version: 1\nbreakers:\n  x: {profile: nope}\n")
+    settings.CIRCUIT_BREAKERS = {"CONFIG": [bad], "STORE": "memory"}
+    with pytest.raises(SystemCheckError, match=r"circuit_breaker_django\.E001"):
+        call_command("check")
+
+
+def test_importing_never_builds_and_first_use_raises_the_config_error(
+    settings: Any, tmp_path: Path
+) -> None:
+    bad = tmp_path / "breakers.yaml"
+    bad.write_text("version: 1\nbreakers:\n  x: {profile: nope}\n")
+    settings.CIRCUIT_BREAKERS = {"CONFIG": [bad], "STORE": "memory"}
+    import circuit_breaker_django  # noqa: F401  (already imported: still nothing built)
+
+    assert not registry.is_built
+    with pytest.raises(ConfigError, match="nope"):
+        registry.get("x")
+
+
+def test_bad_store_is_e002(settings: Any, yaml_file: Path) -> None:
+    found = ids(CONFIG=[yaml_file], STORE="mongodb://x")
+    assert "'django', 'memory' or a Redis URL" in found["circuit_breaker_django.E002"]
+    found = ids(CONFIG=[yaml_file], DATABASE="other")
+    assert "DATABASE 'other' is not in DATABASES" in found["circuit_breaker_django.E002"]
+    found = ids(CONFIG=[yaml_file], SYNC_INTERVAL=-1)
+    assert "SYNC_INTERVAL" in found["circuit_breaker_django.E002"]
+
+
+def test_bad_store_raises_improperly_configured_on_first_use(
+    settings: Any, yaml_file: Path
+) -> None:
+    settings.CIRCUIT_BREAKERS = {"CONFIG": [yaml_file], "STORE": "mongodb://x"}
+    with pytest.raises(ImproperlyConfigured, match="STORE must be"):
+        registry.names()
+
+
+def test_bad_health_detail_is_e003(settings: Any, yaml_file: Path) -> None:
+    found = ids(CONFIG=[yaml_file], HEALTH_DETAIL="everyone")
+    assert "public, staff, token" in found["circuit_breaker_django.E003"]
+
+
+def test_unknown_setting_key_is_e004_with_a_hint(settings: Any, yaml_file: Path) -> None:
+    messages = ids(CONFIG=[yaml_file], HEALTH_TOKN="x")
+    assert "HEALTH_TOKN" in messages["circuit_breaker_django.E004"]
+    hints = [m.hint for m in checks.run_checks() if m.id == "circuit_breaker_django.E004"]
+    assert hints == ["did you mean 'HEALTH_TOKEN'?"]
+
+
+def test_token_mode_without_a_token_is_w001(settings: Any, yaml_file: Path) -> None:
+    assert "circuit_breaker_django.W001" in ids(CONFIG=[yaml_file], HEALTH_DETAIL="token")
+    found = ids(CONFIG=[yaml_file], HEALTH_DETAIL="token", HEALTH_TOKEN="t")
+    assert "circuit_breaker_django.W001" not in found
+
+
+def test_atomic_requests_on_the_store_database_is_w002(settings: Any, yaml_file: Path) -> None:
+    from django.db import connections
+
+    connections["default"].settings_dict["ATOMIC_REQUESTS"] = True
+    try:
+        assert "circuit_breaker_django.W002" in ids(CONFIG=[yaml_file], STORE="django")
+        assert "circuit_breaker_django.W002" not in ids(CONFIG=[yaml_file], STORE="memory")
+    finally:
+        connections["default"].settings_dict["ATOMIC_REQUESTS"] = False
+
+
+def test_no_yaml_file_is_w003(settings: Any) -> None:
+    assert "circuit_breaker_django.W003" in ids(CONFIG=[])

@@ -1,0 +1,118 @@
+"""``manage.py breakers``: status table and JSON, manual control, check, unknown names."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from circuit_breaker.registry import BreakerRegistry
+from circuit_breaker_django import registry
+from circuit_breaker_django.models import Transition
+from circuit_breaker_django.store import DjangoStore
+from tests.django_app.conftest import trip
+
+
+@pytest.fixture(autouse=True)
+def breakers(install: Callable[..., BreakerRegistry], db: None) -> BreakerRegistry:
+    return install()
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("breakers", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_status_is_an_aligned_table(db: None) -> None:
+    trip("external_api")
+    lines = run("status").splitlines()
+    assert lines[0].split() == [
+        "NAME", "STATE", "FAILURES", "TRIPS", "RETRY", "PHASE", "NEXT", "RETRY", "CRITICAL",
+        "LAST", "FAILURE",
+    ]  # fmt: skip
+    assert len(lines) == 4
+    state_column = lines[0].index("STATE")
+    assert all(line[state_column - 2 : state_column] == "  " for line in lines)
+    api = next(line for line in lines if line.startswith("external_api"))
+    assert api.split()[1:4] == ["open", "0/3", "1"]
+    assert "fixed-interval (attempt 1/3)" in api and "ConnectionError" in api
+    payment = next(line for line in lines if line.startswith("payment_gateway"))
+    assert payment.split()[1] == "closed" and " yes " in payment
+
+
+def test_status_filters_by_name_and_state(db: None) -> None:
+    trip("external_api")
+    assert [line.split()[0] for line in run("status", "orders_db").splitlines()[1:]] == [
+        "orders_db"
+    ]
+    assert [line.split()[0] for line in run("status", "--state", "open").splitlines()[1:]] == [
+        "external_api"
+    ]
+    assert (
+        run("status", "--state", "forced_open").strip()
+        == "no circuit breakers in state forced_open"
+    )
+
+
+def test_status_json_is_the_staff_status_mapping(db: None) -> None:
+    trip("external_api")
+    data = json.loads(run("status", "--format", "json"))
+    assert sorted(data) == ["external_api", "orders_db", "payment_gateway"]
+    assert data["external_api"]["state"] == "open"
+    assert "refused" in data["external_api"]["last_failure"]["message"]
+    assert data.keys() == registry.status().keys()
+
+
+def test_open_disable_and_reset_record_manual_transitions(db: None) -> None:
+    assert "external_api: forced open (now forced_open)" in run("open", "external_api")
+    assert "orders_db: disabled (now disabled)" in run("disable", "orders_db")
+    out = run("reset", "--all")
+    assert "external_api: reset (now closed)" in out and "orders_db: reset (now closed)" in out
+    rows = Transition.objects.order_by("at", "pk")
+    assert [(r.breaker, r.to_state, r.origin) for r in rows][:2] == [
+        ("external_api", "forced_open", "manual"),
+        ("orders_db", "disabled", "manual"),
+    ]
+    assert all(r.actor and r.actor.startswith("manage.py breakers (") for r in rows)
+
+
+def test_unknown_names_are_an_error_listing_the_known_ones(db: None) -> None:
+    with pytest.raises(CommandError) as error:
+        run("reset", "order_db")
+    message = str(error.value)
+    assert "unknown circuit breaker(s): order_db" in message
+    assert "known: external_api, orders_db, payment_gateway" in message
+    assert "'order_db' -> 'orders_db'" in message
+    with pytest.raises(CommandError, match="unknown"):
+        run("status", "nope")
+    assert registry.get("orders_db").state.value == "closed"
+
+
+def test_reset_needs_names_or_all(db: None) -> None:
+    with pytest.raises(CommandError, match="--all"):
+        run("reset")
+
+
+def test_check_reports_configuration_and_store(
+    install: Callable[..., BreakerRegistry], db: None
+) -> None:
+    install(store=DjangoStore())
+    out = run("check")
+    assert "configuration: OK, 3 breakers" in out
+    assert "store: <DjangoStore using='default'" in out and "reachable" in out
+
+
+def test_the_command_exits_non_zero_from_a_shell(
+    install: Callable[..., BreakerRegistry], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from django.core.management import ManagementUtility
+
+    with pytest.raises(SystemExit) as exited:
+        ManagementUtility(["manage.py", "breakers", "open", "nope"]).execute()
+    assert exited.value.code == 1
+    assert "known: external_api" in capsys.readouterr().err
