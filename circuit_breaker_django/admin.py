@@ -37,6 +37,7 @@ from django.utils.safestring import SafeString
 from circuit_breaker import CircuitBreaker
 from circuit_breaker_django import actions, registry
 from circuit_breaker_django.models import Breaker, Transition, sync_breaker_rows
+from circuit_breaker_django.templatetags.breaker_timeline import sparklines
 from circuit_breaker_django.templatetags.circuit_breaker_admin import (
     STATE_BADGES,
     minutes_duration,
@@ -151,6 +152,9 @@ class BreakerChangeList(ChangeList):
         rows = list(self.result_list)
         for row in rows:
             row.live_status = statuses.get(row.name, {})
+        pictures = sparklines({row.name: row.live_status.get("state") for row in rows})
+        for row in rows:
+            row.sparkline = pictures[row.name]
         self.result_list = rows
 
 
@@ -171,6 +175,7 @@ class BreakerAdmin(admin.ModelAdmin):
         "next_retry",
         "last_failure",
         "critical",
+        "last_24_hours",
     )
     list_display_links = ("name",)
     list_filter = (LiveStateFilter, ProfileFilter)
@@ -205,6 +210,12 @@ class BreakerAdmin(admin.ModelAdmin):
         sync_breaker_rows()
         context = {"title": "Circuit breakers", "read_at": timezone.now()}
         return super().changelist_view(request, {**context, **(extra_context or {})})
+
+    @admin.display(description="last 24 h")
+    def last_24_hours(self, row: Breaker) -> SafeString:
+        """The state sparkline drawn from the stored transitions (see timeline.py)."""
+        picture: SafeString = getattr(row, "sparkline", SafeString(""))
+        return picture
 
     @admin.display(description="profile")
     def profile(self, row: Breaker) -> str | None:

@@ -24,6 +24,7 @@ cat <<URLS
   Shop page (calls the upstream):   http://127.0.0.1:8000/
   Admin (admin / admin):            http://127.0.0.1:8000/admin/circuit_breaker_django/breaker/
   Health endpoint:                  http://127.0.0.1:8000/health/breakers/
+  Prometheus metrics:               http://127.0.0.1:8000/metrics
   Upstream control (break it):      http://127.0.0.1:8001/   (or /control?fail=1.0)
 
   Set the upstream to 100% failure, reload the shop page three times: external_api opens,

@@ -63,6 +63,7 @@ CIRCUIT_BREAKERS = {
     "STORE": "django",
     "HEALTH_DETAIL": "staff",
     "SYNC_INTERVAL": 1.0,
+    "METRICS": True,  # Prometheus metrics at /metrics
 }
 # The flaky upstream the shop calls (example_project/upstream.py).
 DEMO_UPSTREAM_URL = os.environ.get("DEMO_UPSTREAM_URL", "http://127.0.0.1:8001")

@@ -67,3 +67,16 @@ def test_detail_links_to_all_transitions_of_the_breaker(admin_client: Client) ->
 
     expected = reverse("admin:circuit_breaker_django_transition_changelist") + "?breaker=orders_db"
     assert response.context["all_transitions_url"] == expected
+
+
+def test_detail_draws_the_outage_on_the_24_hour_and_7_day_timelines(
+    admin_client: Client,
+) -> None:
+    trip("external_api")
+
+    html = admin_client.get(change_url("external_api")).content.decode()
+
+    section = html[html.index('id="breaker-timeline"') :]
+    assert section.count("<svg") >= 2
+    assert "Last 24 hours" in section and "Last 7 days" in section
+    assert "open" in section.lower()

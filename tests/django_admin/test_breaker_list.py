@@ -174,3 +174,15 @@ def test_a_forced_open_breaker_waits_for_a_manual_reset(admin_client: Client) ->
     html = response.content.decode()
     assert "■</span> Forced open" in html
     assert "manual, until reset" in html
+
+
+def test_each_row_has_a_24_hour_sparkline_of_its_transitions(admin_client: Client) -> None:
+    trip("external_api")
+
+    response = admin_client.get(reverse(LIST_URL))
+
+    rows = {row.name: row for row in response.context["cl"].result_list}
+    assert set(rows) == set(ALL_NAMES)
+    assert all(str(row.sparkline).startswith("<svg") for row in rows.values())
+    assert "open" in str(rows["external_api"].sparkline).lower()
+    assert str(rows["external_api"].sparkline) != str(rows["orders_db"].sparkline)

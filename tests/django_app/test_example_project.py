@@ -55,7 +55,11 @@ def example_site(
     settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "shop"]
     settings.ROOT_URLCONF = "demo_site.urls"
     settings.DEMO_UPSTREAM_URL = upstream.url
-    settings.CIRCUIT_BREAKERS = {"CONFIG": [EXAMPLE / "breakers.yaml"], "STORE": "django"}
+    settings.CIRCUIT_BREAKERS = {
+        "CONFIG": [EXAMPLE / "breakers.yaml"],
+        "STORE": "django",
+        "METRICS": True,
+    }
     registry.configure(None)  # built from the example's settings on first use
     yield
     registry.configure(None)
@@ -98,3 +102,35 @@ def test_the_example_configuration_uses_the_built_in_profiles_and_its_own(
     assert {s["profile"] for s in status.values()} == {"demo", "payments", "api", "db"}
     assert status["external_api"]["config"]["base_interval_minutes"] == pytest.approx(20 / 60)
     assert status["payment_gateway"]["critical"] is True
+
+
+def test_metrics_endpoint_shows_the_outage_and_the_reset(
+    example_site: None, upstream: Upstream, client: Client
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    upstream.get("/control?fail=1.0")
+    threshold = registry.get("external_api").failure_threshold
+    for _ in range(threshold + 2):
+        client.get("/")  # the last two are rejected without calling out
+    registry.get("external_api").reset(actor="test")
+
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for sample in family.samples
+        if sample.labels.get("breaker") == "external_api"
+    }
+
+    def value(name: str, **labels: str) -> float:
+        return samples[(name, tuple(sorted({"breaker": "external_api", **labels}.items())))]
+
+    assert value("circuit_breaker_state", state="closed") == 1
+    assert value("circuit_breaker_state", state="open") == 0
+    assert value("circuit_breaker_calls_total", outcome="failure") == threshold
+    assert value("circuit_breaker_calls_total", outcome="rejected") == 2
+    transitions = "circuit_breaker_transitions_total"
+    assert value(transitions, from_state="closed", to_state="open") == 1
+    assert value(transitions, from_state="open", to_state="closed") == 1
