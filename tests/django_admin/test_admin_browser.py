@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
@@ -13,37 +11,12 @@ from pytest_django.live_server_helper import LiveServer
 
 from circuit_breaker_django import registry
 from tests.django_admin.conftest import trip
+from tests.services import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PASSWORD = "correct horse battery staple"
-
-
-def playwright_or_skip() -> ModuleType:
-    """Playwright's sync API, or skip (fail under CI=true) naming what is missing."""
-    problem = None
-    if not CHROMIUM.exists():
-        problem = f"{CHROMIUM} is missing: apt-get install -y chromium"
-    else:
-        try:
-            import playwright.sync_api as sync_api
-        except ImportError:
-            problem = "the playwright package is missing: pip install playwright"
-    if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser test cannot run under CI: {problem}")
-        pytest.skip(problem)
-    return sync_api
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from circuit_breaker_django import registry
 from circuit_breaker_django.store import DjangoStore
 from tests.conftest import FakeClock
 from tests.django_admin.conftest import ALL_NAMES, install_registry, trip
+from tests.services import skip_or_fail
 
 pytestmark = pytest.mark.django_db
 
@@ -44,10 +44,7 @@ def redis_store() -> Iterator[RedisStore]:
     try:
         client.ping()
     except redis.RedisError as exc:
-        reason = f"needs a Redis server at {url}: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail(f"needs a Redis server at {url}: {exc}")
     prefix = f"cb-admin-test-{uuid.uuid4().hex}"
     store = RedisStore(url, key_prefix=prefix)
     yield store

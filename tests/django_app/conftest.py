@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from typing import Any
@@ -23,13 +22,6 @@ BREAKERS: dict[str, Any] = {
         "payment_gateway": {"profile": "critical", "critical": True},
     },
 }
-
-
-def require_service(reason: str) -> None:
-    """Skip, or fail under CI=true, when a service the test needs is missing."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (required under CI=true)")
-    pytest.skip(reason)
 
 
 def on_postgres() -> bool:

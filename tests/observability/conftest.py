@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from circuit_breaker import CircuitBreaker
+from tests.services import skip_or_fail
 
 
 class StaticRegistry:
@@ -23,13 +24,6 @@ class StaticRegistry:
 
     def get(self, name: str) -> CircuitBreaker:
         return self.breakers[name]
-
-
-def skip_or_fail(reason: str) -> None:
-    """A missing service skips the test, except in CI where it is a failure."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: a missing service is an error)")
-    pytest.skip(reason)
 
 
 @pytest.fixture

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import struct
 import zlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,11 +18,10 @@ from circuit_breaker_django.timeline import (
     state_segments,
     timeline_svg,
 )
+from tests.services import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 END = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 WINDOW = get_window("24h")
 STORED = [  # what the Transition table would hold
@@ -33,23 +30,6 @@ STORED = [  # what the Transition table would hold
     SimpleNamespace(at=END - timedelta(hours=6), from_state="closed", to_state="forced_open"),
     SimpleNamespace(at=END - timedelta(hours=3), from_state="forced_open", to_state="closed"),
 ]
-
-
-def playwright_or_skip() -> ModuleType:
-    """Playwright's sync API, or skip (fail under CI=true) naming what is missing."""
-    problem = None
-    if not CHROMIUM.exists():
-        problem = f"{CHROMIUM} is missing: apt-get install -y chromium"
-    else:
-        try:
-            import playwright.sync_api as sync_api
-        except ImportError:
-            problem = "the playwright package is missing: pip install playwright"
-    if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser test cannot run under CI: {problem}")
-        pytest.skip(problem)
-    return sync_api
 
 
 def png_pixels(data: bytes) -> list[tuple[int, int, int]]:

@@ -21,13 +21,7 @@ import pytest
 import redis
 
 from circuit_breaker.stores.redis import RedisStore
-
-
-def skip_or_fail(reason: str) -> None:
-    """A missing service skips the test, except in CI where it is a failure."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: a missing service is an error)")
-    pytest.skip(reason)
+from tests.services import skip_or_fail
 
 
 def _free_port() -> int:
