@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict circuit_breaker
+	$(BIN)/mypy --strict circuit_breaker circuit_breaker_django
 
 pytest: $(STAMP)
 	$(BIN)/pytest

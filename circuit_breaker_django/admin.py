@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -49,6 +49,14 @@ Status = dict[str, Any]
 RECENT_TRANSITIONS = 20
 MANUAL_STATES = ("forced_open", "disabled")  # no automatic retry until a reset
 _STATUSES = "_circuit_breaker_statuses"  # request attribute: the page's statuses
+_ROW_STATUS = "live_status"  # row attribute: the breaker's live status (set by the change list)
+_ROW_SPARKLINE = "sparkline"  # row attribute: its last-24-hours picture (idem)
+
+if TYPE_CHECKING:
+    BreakerModelAdmin = admin.ModelAdmin[Breaker]
+    TransitionModelAdmin = admin.ModelAdmin[Transition]
+else:  # ModelAdmin is generic only in django-stubs, not at run time
+    BreakerModelAdmin = TransitionModelAdmin = admin.ModelAdmin
 
 
 def page_statuses(request: HttpRequest) -> dict[str, Status]:
@@ -112,7 +120,9 @@ class LiveStateFilter(admin.SimpleListFilter):
     title = "state"
     parameter_name = "state"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
         return [(value, label) for value, (_icon, label, _meaning) in STATE_BADGES.items()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -129,7 +139,9 @@ class ProfileFilter(admin.SimpleListFilter):
     title = "profile"
     parameter_name = "profile"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
         profiles = {status["profile"] for status in page_statuses(request).values()}
         return [(profile, profile) for profile in sorted(p for p in profiles if p)]
 
@@ -150,21 +162,21 @@ class BreakerChangeList(ChangeList):
         super().get_results(request)
         statuses = page_statuses(request)
         rows = list(self.result_list)
+        row_statuses = {row.name: statuses.get(row.name, {}) for row in rows}
+        pictures = sparklines({name: status.get("state") for name, status in row_statuses.items()})
         for row in rows:
-            row.live_status = statuses.get(row.name, {})
-        pictures = sparklines({row.name: row.live_status.get("state") for row in rows})
-        for row in rows:
-            row.sparkline = pictures[row.name]
+            setattr(row, _ROW_STATUS, row_statuses[row.name])
+            setattr(row, _ROW_SPARKLINE, pictures[row.name])
         self.result_list = rows
 
 
 def _status(row: Breaker) -> Status:
-    status: Status = getattr(row, "live_status", {})
+    status: Status = getattr(row, _ROW_STATUS, {})
     return status
 
 
 @admin.register(Breaker)
-class BreakerAdmin(admin.ModelAdmin):
+class BreakerAdmin(BreakerModelAdmin):
     list_display = (
         "name",
         "profile",
@@ -214,7 +226,7 @@ class BreakerAdmin(admin.ModelAdmin):
     @admin.display(description="last 24 h")
     def last_24_hours(self, row: Breaker) -> SafeString:
         """The state sparkline drawn from the stored transitions (see timeline.py)."""
-        picture: SafeString = getattr(row, "sparkline", SafeString(""))
+        picture: SafeString = getattr(row, _ROW_SPARKLINE, SafeString(""))
         return picture
 
     @admin.display(description="profile")
@@ -380,7 +392,12 @@ class BreakerAdmin(admin.ModelAdmin):
         action = MANUAL_ACTIONS[action_name]
         row = self.get_object(request, unquote(object_id))
         if row is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            # Private ModelAdmin helper (absent from django-stubs): the same warning and
+            # redirect the admin's own change view gives for a missing object.
+            missing: HttpResponseRedirect = self._get_obj_does_not_exist_redirect(  # type: ignore[attr-defined]
+                request, self.opts, object_id
+            )
+            return missing
         if not self.has_change_permission(request, row):
             raise PermissionDenied
         if request.method == "POST":
@@ -465,7 +482,7 @@ _USERNAME_FIELD = get_user_model().USERNAME_FIELD
 
 
 @admin.register(Transition)
-class TransitionAdmin(admin.ModelAdmin):
+class TransitionAdmin(TransitionModelAdmin):
     """Every state change, automatic or manual, with who asked for it: read-only."""
 
     list_display = (

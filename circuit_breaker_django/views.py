@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -26,14 +26,14 @@ from circuit_breaker_django.conf import get_config
 logger = logging.getLogger("circuit_breaker")
 
 Status = dict[str, Any]
-View = TypeVar("View", bound=Callable[..., Any])
+View = TypeVar("View", bound=Callable[..., HttpResponseBase | Awaitable[HttpResponseBase]])
 
 try:  # Django 5.1+: reachable when LoginRequiredMiddleware is on
     from django.contrib.auth.decorators import login_not_required
 except ImportError:  # older Django has no such middleware
 
-    def login_not_required(view: View) -> View:
-        return view
+    def login_not_required(view_func: View) -> View:
+        return view_func
 
 
 def health_summary(statuses: dict[str, Status]) -> str:
