@@ -1,6 +1,10 @@
 """circuit-breaker: a configuration-driven circuit-breaker registry for microservice fleets."""
 
-from circuit_breaker.breaker import CircuitBreaker, sync_breakers
+from circuit_breaker.breaker import CircuitBreaker
+from circuit_breaker.core.config import BreakerConfig
+from circuit_breaker.core.schedule import RecoverySchedule
+from circuit_breaker.core.state import CircuitBreakerState
+from circuit_breaker.core.status import BreakerStatus
 from circuit_breaker.errors import (
     CircuitOpenError,
     ConfigError,
@@ -9,20 +13,22 @@ from circuit_breaker.errors import (
     UnknownBreakerError,
 )
 from circuit_breaker.events import BreakerEvent, Listener
-from circuit_breaker.registry import BreakerRegistry, load_registry
-from circuit_breaker.schedule import RecoverySchedule
-from circuit_breaker.state import CircuitBreakerState
+from circuit_breaker.health import Health
+from circuit_breaker.registry import BreakerRegistry, load_registry, sync_breakers
 from circuit_breaker.stores import BreakerStore, MemoryStore
 
 __all__ = [
+    "BreakerConfig",
     "BreakerEvent",
     "BreakerRegistry",
+    "BreakerStatus",
     "BreakerStore",
     "CircuitBreaker",
     "CircuitBreakerState",
     "CircuitOpenError",
     "ConfigError",
     "ConfigProblem",
+    "Health",
     "Listener",
     "MemoryStore",
     "RecoverySchedule",

@@ -1,7 +1,8 @@
 """``python -m circuit_breaker``: check configuration files, show breaker status.
 
 Exit status: 0 when all is well, 1 for configuration problems or unknown breaker names,
-2 for bad command-line usage.
+2 for bad command-line usage, 3 when the shared store cannot be read (``status`` then
+prints the process's local view, saying so).
 """
 
 from __future__ import annotations
@@ -9,15 +10,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from circuit_breaker.config import load_config
-from circuit_breaker.errors import ConfigError, UnknownBreakerError, format_duration
+from circuit_breaker.errors import ConfigError, UnknownBreakerError
+from circuit_breaker.format import status_table, unreachable_notice
 from circuit_breaker.registry import BreakerRegistry, load_registry
 from circuit_breaker.stores import MemoryStore
 
-_COLUMNS = ("NAME", "PROFILE", "STATE", "FAILURES", "TRIPS", "RETRY PHASE", "NEXT RETRY")
+EXIT_STORE_UNREACHABLE = 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,12 +54,21 @@ def _parser() -> argparse.ArgumentParser:
         "-c",
         required=True,
         nargs="+",
-        action="extend",
+        action=_ConfigFiles,
         metavar="FILE",
-        help="configuration files, later ones overriding earlier ones",
+        help="configuration files, later ones overriding earlier ones (existing .yaml or "
+        ".yml files; anything else after them is a breaker NAME)",
     )
     status.add_argument("--format", choices=("text", "json"), default="text")
-    status.add_argument("names", nargs="*", metavar="NAME", help="breakers to show (default: all)")
+    # "extend": names that --config took from after its files are kept.
+    status.add_argument(
+        "names",
+        nargs="*",
+        action="extend",
+        default=[],
+        metavar="NAME",
+        help="breakers to show (default: all)",
+    )
     status.set_defaults(run=_status)
     return parser
 
@@ -76,45 +88,38 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    """Show breaker state as the configured store holds it. Put NAMEs before --config,
-    or repeat --config for each file."""
+    """Show breaker state as the configured store holds it."""
     registry = load_registry(*args.config)
     try:
-        statuses = registry.status(args.names or None)
+        statuses = registry.statuses(args.names or None)
     finally:
         registry.close()
     if args.format == "json":
-        print(json.dumps(statuses, indent=2))
+        print(json.dumps({name: s.to_dict() for name, s in statuses.items()}, indent=2))
     else:
-        print(status_table(statuses))
+        print(status_table(statuses.values()))
+    notice = unreachable_notice(statuses.values())
+    if notice is not None:
+        print(f"error: {notice}", file=sys.stderr)
+        return EXIT_STORE_UNREACHABLE
     return 0
 
 
-def status_table(statuses: Mapping[str, Mapping[str, Any]]) -> str:
-    """An aligned text table of ``{name: status}``, as ``status`` prints it."""
-    rows = [_COLUMNS] + [_row(name, status) for name, status in statuses.items()]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(_COLUMNS))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
+class _ConfigFiles(argparse.Action):
+    """``--config a.yaml b.yml name``: existing YAML files are config, the rest are names."""
 
-
-def _row(name: str, status: Mapping[str, Any]) -> tuple[str, ...]:
-    flagged = f"{name} (critical)" if status.get("critical") else name
-    return (
-        flagged,
-        status.get("profile") or "-",
-        str(status["state"]).upper(),
-        str(status["failure_count"]),
-        str(status["consecutive_circuit_breaks"]),
-        str(status["retry_phase"]),
-        _next_retry(status),
-    )
-
-
-def _next_retry(status: Mapping[str, Any]) -> str:
-    minutes = status.get("time_until_retry_minutes")
-    if minutes is not None:
-        return f"in {format_duration(minutes * 60)}"
-    return {"half_open": "probing now", "forced_open": "after a reset"}.get(status["state"], "-")
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        given = [str(value) for value in (values or [])]
+        files = list(getattr(namespace, self.dest, None) or [])
+        names = list(getattr(namespace, "names", None) or [])
+        for value in given:
+            is_yaml = Path(value).suffix in (".yaml", ".yml") and Path(value).is_file()
+            (files if is_yaml or not files else names).append(value)
+        setattr(namespace, self.dest, files)
+        namespace.names = names

@@ -7,19 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from circuit_breaker.state import CircuitBreakerState
-
-
-def format_duration(seconds: float) -> str:
-    """Render seconds as ``4m12s`` / ``1h2m3s`` / ``45s`` for messages."""
-    total = max(0, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{secs}s"
-    if minutes:
-        return f"{minutes}m{secs}s"
-    return f"{secs}s"
+from circuit_breaker.core.state import CircuitBreakerState
+from circuit_breaker.format import format_duration
 
 
 class CircuitOpenError(Exception):

@@ -1,13 +1,15 @@
-"""Events delivered to listeners (DESIGN 2.5)."""
+"""Events delivered to listeners, and the lock-free tallies behind the call metrics."""
 
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from circuit_breaker.state import CircuitBreakerState
+from circuit_breaker.core.state import CircuitBreakerState
 
 logger = logging.getLogger("circuit_breaker")
 
@@ -48,3 +50,27 @@ def dispatch(listeners: Sequence[Listener], event: BreakerEvent) -> None:
                 event.kind,
                 event.breaker,
             )
+
+
+OUTCOMES = ("success", "failure", "ignored", "rejected")
+
+
+class Counter:
+    """Counts without a lock: ``increment`` is ``next`` on an ``itertools.count``, which
+    is atomic under the GIL. Reading consumes one step of the count, so reads are
+    serialised and subtracted: the value is exact however many threads increment."""
+
+    __slots__ = ("_count", "_lock", "_reads", "increment")
+
+    def __init__(self) -> None:
+        self._count = itertools.count()
+        self._lock = threading.Lock()
+        self._reads = 0
+        self.increment = self._count.__next__
+
+    @property
+    def value(self) -> int:
+        with self._lock:
+            value = next(self._count) - self._reads
+            self._reads += 1
+        return value

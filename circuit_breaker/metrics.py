@@ -23,8 +23,7 @@ Exported, per breaker (label ``breaker``):
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 try:
@@ -40,8 +39,10 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "circuit_breaker.metrics needs prometheus_client: pip install 'circuit-breaker[prometheus]'"
     ) from exc
 
-from circuit_breaker.breaker import OUTCOMES, CircuitBreaker, sync_breakers
-from circuit_breaker.state import CircuitBreakerState
+from circuit_breaker.breaker import CircuitBreaker
+from circuit_breaker.core.state import CircuitBreakerState
+from circuit_breaker.events import OUTCOMES
+from circuit_breaker.registry import sync_breakers
 
 STATES = tuple(state.value for state in CircuitBreakerState)
 
@@ -70,11 +71,8 @@ class BreakerSource(Protocol):
 class BreakerCollector:
     """Reads every breaker of ``source`` at scrape time (one store round trip per store)."""
 
-    def __init__(
-        self, source: BreakerSource, *, wall_clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, source: BreakerSource) -> None:
         self._source = source
-        self._wall_clock = wall_clock
 
     def breakers(self) -> list[CircuitBreaker]:
         """The source's breakers now, each counting calls from here on.
@@ -102,26 +100,24 @@ class BreakerCollector:
         state, calls, moves, breaks, next_retry, exhausted, info = _families()
         for breaker in breakers:
             name = breaker.name
-            status = breaker.get_status_info()
+            status = breaker.status()
             for value in STATES:
-                state.add_metric([name, value], 1.0 if status["state"] == value else 0.0)
+                state.add_metric([name, value], 1.0 if status.state == value else 0.0)
             counts = breaker.call_counts()
             for outcome in OUTCOMES:
                 calls.add_metric([name, outcome], counts[outcome])
             for (old, new), count in sorted(breaker.transition_counts().items()):
                 moves.add_metric([name, old, new], count)
-            breaks.add_metric([name], status["consecutive_circuit_breaks"])
-            minutes_left = status["time_until_retry_minutes"]
-            deadline = 0.0
-            if status["state"] == "open" and minutes_left is not None:
-                deadline = self._wall_clock() + minutes_left * 60
-            next_retry.add_metric([name], deadline)
-            exhausted.add_metric([name], 1.0 if status["exhausted"] else 0.0)
+            breaks.add_metric([name], status.consecutive_breaks)
+            deadline = status.next_retry_at
+            is_open = status.state is CircuitBreakerState.OPEN and deadline is not None
+            next_retry.add_metric([name], deadline.timestamp() if is_open and deadline else 0.0)
+            exhausted.add_metric([name], 1.0 if status.exhausted else 0.0)
             info.add_metric(
                 [name],
                 {
-                    "profile": status["profile"] or "",
-                    "critical": "true" if status["critical"] else "false",
+                    "profile": status.profile or "",
+                    "critical": "true" if status.critical else "false",
                 },
             )
         yield from (state, calls, moves, breaks, next_retry, exhausted, info)

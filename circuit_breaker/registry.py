@@ -1,8 +1,9 @@
 """The registry: named breakers built from configuration, shared through one store.
 
 ``get`` is a dictionary lookup, so code can call ``registry.get(name)`` on every request.
-``reload`` swaps in a new configuration atomically: breakers whose resolved settings are
-unchanged keep their object (and with it any local state and listeners' references).
+``reload`` swaps in a new configuration atomically and keeps every breaker object: a
+changed breaker is reconfigured in place, so references taken before (a decorator at
+import time) keep following the store.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from circuit_breaker.breaker import CircuitBreaker, sync_breakers
+from circuit_breaker.breaker import CircuitBreaker
 from circuit_breaker.config import (
     BreakerSpec,
     RegistryConfig,
@@ -22,8 +23,14 @@ from circuit_breaker.config import (
     config_from_dict,
     load_config,
 )
-from circuit_breaker.errors import ConfigError, ConfigProblem, UnknownBreakerError
+from circuit_breaker.core.status import BreakerStatus
+from circuit_breaker.errors import (
+    ConfigError,
+    ConfigProblem,
+    UnknownBreakerError,
+)
 from circuit_breaker.events import Listener
+from circuit_breaker.health import Health, judge
 from circuit_breaker.stores import BreakerStore, available_backends, build_store
 
 logger = logging.getLogger("circuit_breaker")
@@ -102,7 +109,7 @@ class BreakerRegistry:
         return self._current[0]
 
     def get(self, name: str) -> CircuitBreaker:
-        """The breaker called ``name``: the same object every time (until a reload changes it)."""
+        """The breaker called ``name``: the same object every time."""
         try:
             return self._current[1][name]
         except KeyError:
@@ -122,11 +129,22 @@ class BreakerRegistry:
     def names(self) -> list[str]:
         return list(self._current[1])
 
-    def status(self, names: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
-        """``{name: status}`` for ``names`` (default: all), after one store round trip."""
-        breakers = list(self) if names is None else [self.get(name) for name in names]
+    def _select(self, names: Iterable[str] | None) -> list[CircuitBreaker]:
+        return list(self) if names is None else [self.get(name) for name in names]
+
+    def statuses(self, names: Iterable[str] | None = None) -> dict[str, BreakerStatus]:
+        """``{name: BreakerStatus}`` for ``names`` (default: all), after one store read."""
+        breakers = self._select(names)
         sync_breakers(breakers)
-        return {breaker.name: breaker.get_status_info() for breaker in breakers}
+        return {breaker.name: breaker.status() for breaker in breakers}
+
+    def status(self, names: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """``{name: get_status_info()}`` for ``names`` (default: all), after one store read."""
+        return {name: status.to_dict() for name, status in self.statuses(names).items()}
+
+    def health(self, names: Iterable[str] | None = None) -> Health:
+        """The health verdict load balancers and readiness probes act on."""
+        return judge(self.statuses(names))
 
     def reload(self) -> ReloadReport:
         """Re-read the configuration; on ConfigError nothing changes and it propagates."""
@@ -136,22 +154,24 @@ class BreakerRegistry:
     def _reload(self) -> ReloadReport:
         old_config, old_breakers = self._current
         config = self._source()
-        kept = {
-            name: old_breakers[name]
-            for name, spec in config.breakers.items()
-            if old_config.breakers.get(name) == spec
-        }
-        fresh = self._build(spec for name, spec in config.breakers.items() if name not in kept)
+        specs = config.breakers
+        changed = [
+            name
+            for name, spec in specs.items()
+            if name in old_breakers and old_config.breakers[name] != spec
+        ]
+        added = self._build(spec for name, spec in specs.items() if name not in old_breakers)
+        for name in changed:
+            old_breakers[name].reconfigure(specs[name].config)
+        kept = {name: breaker for name, breaker in old_breakers.items() if name in specs}
         if self._owns_store and config.store != old_config.store:
             logger.warning("circuit breaker store settings changed; restart to apply them")
-        self._current = (config, dict(sorted({**kept, **fresh}.items())))
-        for name, breaker in old_breakers.items():
-            if name not in kept:
-                breaker.detach()
+        self._current = (config, dict(sorted({**kept, **added}.items())))
+        removed = sorted(old_breakers.keys() - specs.keys())
+        for name in removed:
+            old_breakers[name].detach()
         report = ReloadReport(
-            added=tuple(sorted(fresh.keys() - old_breakers.keys())),
-            removed=tuple(sorted(old_breakers.keys() - config.breakers.keys())),
-            rebuilt=tuple(sorted(fresh.keys() & old_breakers.keys())),
+            added=tuple(sorted(added)), removed=tuple(removed), rebuilt=tuple(sorted(changed))
         )
         logger.info(
             "circuit breaker configuration reloaded: %d added, %d removed, %d rebuilt",
@@ -167,30 +187,46 @@ class BreakerRegistry:
             self.store.close()
 
     def _build(self, specs: Iterable[BreakerSpec]) -> dict[str, CircuitBreaker]:
-        breakers: dict[str, CircuitBreaker] = {}
-        problems: list[ConfigProblem] = []
-        for spec in sorted(specs, key=lambda spec: spec.name):
-            try:
-                breakers[spec.name] = CircuitBreaker(
-                    name=spec.name,
-                    profile=spec.profile,
-                    store=self.store,
-                    clock=self._clock,
-                    listeners=self._listeners,
-                    **spec.options,
-                )
-            except ValueError as exc:  # a limit the configuration's checks do not know
-                where = spec.where
-                path = f"breakers.{spec.name}"
-                problems.append(
-                    ConfigProblem(str(exc), file=where.file, line=where.line, path=path)
-                )
-        if problems:
-            raise ConfigError(problems)
+        breakers = {
+            spec.name: CircuitBreaker.from_config(
+                spec.config,
+                name=spec.name,
+                store=self.store,
+                clock=self._clock,
+                listeners=self._listeners,
+                load=False,
+            )
+            for spec in sorted(specs, key=lambda spec: spec.name)
+        }
+        sync_breakers(list(breakers.values()))
         return breakers
 
     def __repr__(self) -> str:
         return f"<BreakerRegistry of {len(self)} breakers>"
+
+
+def sync_breakers(breakers: Sequence[CircuitBreaker]) -> None:
+    """Refresh many breakers with one read per store (health endpoint, status, metrics).
+
+    A store that cannot be read leaves each breaker's local view, marked unreachable.
+    """
+    by_store: dict[int, list[CircuitBreaker]] = {}
+    for breaker in breakers:
+        by_store.setdefault(id(breaker.store), []).append(breaker)
+    for group in by_store.values():
+        store = group[0].store
+        if not store.shared:  # a local store holds nothing the breakers have not seen
+            continue
+        try:
+            results = store.load_many([b.name for b in group], 0.0)
+        except Exception as exc:  # StoreUnavailableError, or a store that is not ready
+            for breaker in group:
+                breaker.lost(str(exc) or type(exc).__name__)
+            continue
+        for breaker in group:
+            result = results.get(breaker.name)
+            if result is not None:
+                breaker.adopt(result)
 
 
 def _build_store(spec: StoreSpec | None) -> BreakerStore:

@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
 from circuit_breaker.registry import BreakerRegistry
-from circuit_breaker.stores import BreakerStore, build_store
+from circuit_breaker.stores import BreakerStore, build_store, register_store_backend
 from circuit_breaker_django.conf import SETTING, AppSettings, get_config
 
 logger = logging.getLogger("circuit_breaker")
@@ -23,6 +23,8 @@ class CircuitBreakerConfig(AppConfig):
 
     def ready(self) -> None:
         from circuit_breaker_django import checks  # noqa: F401  (registers the checks)
+
+        register_store_backend("django", "circuit_breaker_django.store:from_options")
 
         setting_changed.connect(_settings_changed, dispatch_uid="circuit_breaker_django")
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from circuit_breaker.state import CircuitBreakerState
+from circuit_breaker.core.state import CircuitBreakerState
 
 STATE_CHOICES = [(state.value, state.value.replace("_", " ")) for state in CircuitBreakerState]
 
@@ -32,6 +32,7 @@ class Breaker(models.Model):
     last_failure_type = models.CharField(max_length=200, blank=True, default="")
     last_failure_message = models.CharField(max_length=200, blank=True, default="")
     last_failure_at = models.FloatField(null=True, blank=True)
+    generation = models.BigIntegerField(default=0)
     seq = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,6 +1,6 @@
 """The ``django`` store: breaker records in the ``Breaker`` table, through the ORM.
 
-Every transition is one ``transaction.atomic()`` holding the breaker's row lock:
+Every operation is one ``transaction.atomic()`` holding the breaker's row lock:
 
 1. ``INSERT ... ON CONFLICT DO NOTHING`` makes sure the row exists (safe when many
    processes create it at once; ``seq`` seeded from the database clock in microseconds).
@@ -8,10 +8,12 @@ Every transition is one ``transaction.atomic()`` holding the breaker's row lock:
    database write lock up front -- ``BEGIN IMMEDIATE`` semantics -- so the read below
    cannot race another writer (``select_for_update`` is a no-op there).
 2. ``SELECT ... FOR UPDATE`` reads the row and the database server's clock.
-3. :mod:`circuit_breaker.transitions` decides; an ``UPDATE`` writes the result if any.
+3. The state machine decides (:func:`circuit_breaker.stores.base.decide`); an
+   ``UPDATE`` writes the result if any.
 
 The store clock is the database server's (epoch seconds), so app-server clock skew is
-harmless. Reads (``load``/``load_many``) are one query each, clock included.
+harmless. Reads (``load_many``) are one query, clock included. A background thread
+re-reads the watched breakers every ``sync_interval`` (a database pushes nothing).
 """
 
 from __future__ import annotations
@@ -20,25 +22,21 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError, connections, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from circuit_breaker import transitions
-from circuit_breaker.state import CircuitBreakerState
-from circuit_breaker.stores.base import (
-    BreakerRecord,
-    FailureInfo,
-    OutageGuard,
-    Policy,
-    RemoteListener,
-    StoreResult,
-)
+from circuit_breaker.core.config import BreakerConfig
+from circuit_breaker.core.operations import Operation
+from circuit_breaker.core.record import BreakerRecord, FailureInfo
+from circuit_breaker.core.state import CircuitBreakerState
+from circuit_breaker.stores.base import Follower, OutageGuard, StoreResult, decide
+from circuit_breaker.stores.sync import BackgroundSync
 
 # The database server's clock as epoch seconds (a float), by vendor.
 CLOCK_SQL = {
@@ -61,10 +59,14 @@ _FIELDS = (
     "last_failure_type",
     "last_failure_message",
     "last_failure_at",
+    "generation",
     "seq",
 )
 
-Decision = Callable[[BreakerRecord, float], BreakerRecord | None]
+
+def is_outage(exc: BaseException) -> bool:
+    """The database cannot be talked to (not: it refused one statement's data)."""
+    return isinstance(exc, OperationalError | InterfaceError)
 
 
 def clock_sql(connection: BaseDatabaseWrapper) -> str:
@@ -108,6 +110,7 @@ def _to_record(row: Mapping[str, Any]) -> BreakerRecord:
         changed_at=row["changed_at"],
         changed_by=row["changed_by"],
         last_failure=failure,
+        generation=row["generation"],
         seq=row["seq"],
     )
 
@@ -125,9 +128,10 @@ def _to_columns(record: BreakerRecord) -> dict[str, Any]:
         "reason": record.reason,
         "changed_at": record.changed_at,
         "changed_by": record.changed_by,
-        "last_failure_type": "" if failure is None else failure.type[:200],
-        "last_failure_message": "" if failure is None else failure.message[:200],
+        "last_failure_type": "" if failure is None else failure.type,
+        "last_failure_message": "" if failure is None else failure.message,
         "last_failure_at": None if failure is None else failure.at,
+        "generation": record.generation,
         "seq": record.seq,
     }
 
@@ -135,8 +139,7 @@ def _to_columns(record: BreakerRecord) -> dict[str, Any]:
 class DjangoStore:
     """Breaker state shared by every process that uses the same database."""
 
-    performs_io = True
-    polled = True
+    shared = True
 
     def __init__(
         self,
@@ -148,7 +151,16 @@ class DjangoStore:
         self.using = using
         self.sync_interval = float(sync_interval)
         self.instance_id = _process_id()
-        self._guard = OutageGuard("circuit breaker database store", STORE_ERRORS, clock=clock)
+        self._guard = OutageGuard(
+            "circuit breaker database store",
+            STORE_ERRORS,
+            is_outage=is_outage,
+            retry_interval=self.sync_interval or 1.0,
+            clock=clock,
+        )
+        self._sync = BackgroundSync(
+            self, name=f"django-{using}", sync_interval=self.sync_interval or 1.0
+        )
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -157,9 +169,9 @@ class DjangoStore:
         return connections[self.using]
 
     @contextmanager
-    def _round_trip(self) -> Iterator[BaseDatabaseWrapper]:
+    def _round_trip(self, *, probe: bool) -> Iterator[BaseDatabaseWrapper]:
         """One guarded round trip; after an error, drop a connection that is broken."""
-        with self._guard.attempt():
+        with self._guard.probe() if probe else self._guard.attempt():
             connection = self._connection
             try:
                 yield connection
@@ -173,17 +185,23 @@ class DjangoStore:
 
         return connection.ops.quote_name(Breaker._meta.db_table)
 
-    def _transition(self, name: str, decide: Decision) -> StoreResult:
+    # -- the protocol ------------------------------------------------------------------
+
+    def apply(
+        self, name: str, operation: Operation, config: BreakerConfig, now: float
+    ) -> StoreResult:
         from circuit_breaker_django.models import Breaker
 
-        with self._round_trip() as connection, transaction.atomic(using=self.using):
+        manual = operation.manual
+        with self._round_trip(probe=manual) as connection, transaction.atomic(using=self.using):
             clock = clock_sql(connection)
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"INSERT INTO {self._table(connection)} "
                     "(name, state, failure_count, consecutive_breaks, last_failure_type, "
-                    "last_failure_message, seq, updated_at) "
-                    f"VALUES (%s, 'closed', 0, 0, '', '', CAST({clock} * 1000000 AS BIGINT), %s) "
+                    "last_failure_message, generation, seq, updated_at) "
+                    "VALUES (%s, 'closed', 0, 0, '', '', 0, "
+                    f"CAST({clock} * 1000000 AS BIGINT), %s) "
                     "ON CONFLICT (name) DO NOTHING",
                     [name, connection.ops.adapt_datetimefield_value(timezone.now())],
                 )
@@ -195,26 +213,21 @@ class DjangoStore:
                 .values("pk", "store_now", *_FIELDS)
                 .get()
             )
-            record, now = _to_record(row), float(row["store_now"])
-            updated = decide(record, now)
-            if updated is None:
-                return StoreResult(record, now)
-            Breaker.objects.using(self.using).filter(pk=row["pk"]).update(
-                **_to_columns(updated), updated_at=timezone.now()
+            store_now = float(row["store_now"])
+            updated, result = decide(
+                _to_record(row), operation, config, store_now, self.instance_id
             )
-        moved = updated.state is not record.state
-        return StoreResult(updated, now, record.state if moved else None)
-
-    # -- reads -------------------------------------------------------------------------
-
-    def load(self, name: str, now: float) -> StoreResult:
-        return self.load_many([name], now)[name]
+            if updated is not None:
+                Breaker.objects.using(self.using).filter(pk=row["pk"]).update(
+                    **_to_columns(updated), updated_at=timezone.now()
+                )
+        return result
 
     def load_many(self, names: Sequence[str], now: float) -> dict[str, StoreResult]:
         """One query: the rows that exist, and the clock (a fresh record for the rest)."""
         if not names:
             return {}
-        with self._round_trip() as connection, connection.cursor() as cursor:
+        with self._round_trip(probe=True) as connection, connection.cursor() as cursor:
             columns = ", ".join(f"b.{connection.ops.quote_name(f)}" for f in ("name", *_FIELDS))
             placeholders = ", ".join(["%s"] * len(names))
             cursor.execute(
@@ -234,65 +247,34 @@ class DjangoStore:
         fresh = BreakerRecord()
         return {name: StoreResult(found.get(name, fresh), store_now) for name in names}
 
-    # -- transitions -------------------------------------------------------------------
+    def watch(self, name: str, follower: Follower) -> None:
+        self._sync.watch(name, follower)
 
-    def record_failure(
-        self, name: str, policy: Policy, failure: FailureInfo, jitter: float, now: float
-    ) -> StoreResult:
-        actor = self.instance_id
-        return self._transition(
-            name, lambda r, t: transitions.failure(r, policy, _at(failure, t), jitter, t, actor)
-        )
-
-    def record_success(self, name: str, now: float) -> StoreResult:
-        return self._transition(name, lambda r, t: transitions.success(r))
-
-    def acquire_probe(self, name: str, policy: Policy, token: str, now: float) -> StoreResult:
-        actor = self.instance_id
-        return self._transition(
-            name, lambda r, t: transitions.acquire_probe(r, policy, token, t, actor)
-        )
-
-    def complete_probe(
-        self,
-        name: str,
-        policy: Policy,
-        token: str,
-        failure: FailureInfo | None,
-        jitter: float,
-        now: float,
-    ) -> StoreResult:
-        actor = self.instance_id
-        return self._transition(
-            name,
-            lambda r, t: transitions.complete_probe(
-                r, policy, token, None if failure is None else _at(failure, t), jitter, t, actor
-            ),
-        )
-
-    def release_probe(self, name: str, token: str, now: float) -> StoreResult:
-        return self._transition(name, lambda r, t: transitions.release_probe(r, token))
-
-    def set_state(self, name: str, state: CircuitBreakerState, now: float) -> StoreResult:
-        actor = self.instance_id
-        return self._transition(name, lambda r, t: transitions.set_state(r, state, t, actor))
-
-    def watch(self, name: str, listener: RemoteListener) -> None:
-        """No push from a database: breakers poll every ``sync_interval``."""
-
-    def unwatch(self, name: str, listener: RemoteListener) -> None:
-        """Nothing was registered."""
+    def unwatch(self, name: str, follower: Follower) -> None:
+        self._sync.unwatch(name, follower)
 
     def close(self) -> None:
-        """Connections belong to Django, which closes them."""
+        """Stop the background thread (connections belong to Django, which closes them)."""
+        self._sync.stop()
+
+    # -- what the background thread calls (the SyncSource protocol) ----------------------
+
+    def refresh(self, names: Sequence[str]) -> Mapping[str, StoreResult]:
+        try:
+            return self.load_many(names, 0.0)
+        finally:
+            connections[self.using].close_if_unusable_or_obsolete()
+
+    def listen(self, timeout: float) -> Iterable[tuple[str, StoreResult]]:
+        """A database pushes nothing: wait for the next cycle."""
+        time.sleep(timeout)
+        return ()
+
+    def reset(self) -> None:
+        """Nothing to drop: the next query opens a connection if needed."""
 
     def __repr__(self) -> str:
         return f"<DjangoStore using={self.using!r} sync_interval={self.sync_interval:g}>"
-
-
-def _at(failure: FailureInfo, store_now: float) -> FailureInfo:
-    """The failure stamped with the store clock, like every other stored time."""
-    return FailureInfo(failure.type, failure.message, store_now)
 
 
 def from_options(options: Mapping[str, Any]) -> DjangoStore:

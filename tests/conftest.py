@@ -1,23 +1,18 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite (helpers they use live in tests/helpers.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-
-class FakeClock:
-    """A clock the test moves by hand: no test sleeps to wait for a breaker."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.helpers import ENTRY_POINTS, FakeClock, Invoke
 
 
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture(params=list(ENTRY_POINTS))
+def invoke(request: pytest.FixtureRequest) -> Invoke:
+    """Each of the four entry points: call, call_async, the sync and the async decorator."""
+    return ENTRY_POINTS[request.param]

@@ -1,4 +1,4 @@
-"""CircuitBreaker behaviour with one process and the memory store (DESIGN 2)."""
+"""CircuitBreaker behaviour with one process and the memory store, through every entry point."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from circuit_breaker import (
     CircuitOpenError,
     MemoryStore,
 )
-from tests.conftest import FakeClock
+from tests.helpers import ENTRY_POINTS, FakeClock, Invoke
 
 State = CircuitBreakerState
 
@@ -33,10 +33,10 @@ def ok() -> str:
     return "ok"
 
 
-def trip(cb: CircuitBreaker, times: int | None = None) -> None:
+def trip(cb: CircuitBreaker, times: int | None = None, invoke: Invoke | None = None) -> None:
     for _ in range(times or cb.failure_threshold):
         with pytest.raises(Boom):
-            cb.call(fail)
+            (invoke or ENTRY_POINTS["call"])(cb, fail)
 
 
 def make(clock: FakeClock, **kwargs: object) -> CircuitBreaker:
@@ -66,8 +66,8 @@ def test_original_positional_order_and_defaults() -> None:
         cb.jitter_enabled,
     ) == (5, 5, 3, 5, True)
     positional = CircuitBreaker(2, 0.5, 1, 2, False)
-    assert positional.settings()["base_interval_minutes"] == 0.5
-    assert positional.schedule.interval(1) == 30
+    assert positional.get_status_info()["config"]["base_interval_minutes"] == 0.5
+    assert positional.config.base_interval_seconds == 30
 
 
 @pytest.mark.parametrize(
@@ -111,30 +111,30 @@ def test_opens_after_threshold_consecutive_failures(clock: FakeClock) -> None:
     assert cb.consecutive_circuit_breaks == 1
 
 
-def test_success_resets_the_failure_streak(clock: FakeClock) -> None:
+def test_success_resets_the_failure_streak(clock: FakeClock, invoke: Invoke) -> None:
     cb = make(clock)
-    trip(cb, 2)
-    assert cb.call(ok) == "ok"
+    trip(cb, 2, invoke)
+    assert invoke(cb, ok) == "ok"
     assert cb.failure_count == 0
-    trip(cb, 2)
+    trip(cb, 2, invoke)
     assert cb.state is State.CLOSED
 
 
-def test_call_passes_arguments_and_returns_result(clock: FakeClock) -> None:
+def test_call_passes_arguments_and_returns_result(clock: FakeClock, invoke: Invoke) -> None:
     cb = make(clock)
-    assert cb.call(lambda a, b=0: a + b, 2, b=3) == 5
+    assert invoke(cb, lambda a, b=0: a + b, 2, b=3) == 5
 
 
 # -- OPEN -----------------------------------------------------------------------------
 
 
-def test_open_rejects_without_calling_the_function(clock: FakeClock) -> None:
+def test_open_rejects_without_calling_the_function(clock: FakeClock, invoke: Invoke) -> None:
     cb = make(clock)
-    trip(cb)
+    trip(cb, None, invoke)
     calls: list[int] = []
     clock.advance(60)
     with pytest.raises(CircuitOpenError) as info:
-        cb.call(lambda: calls.append(1))
+        invoke(cb, lambda: calls.append(1))
     assert calls == []
     error = info.value
     assert error.name == "external_api"
@@ -143,49 +143,53 @@ def test_open_rejects_without_calling_the_function(clock: FakeClock) -> None:
     assert str(error) == "Circuit breaker 'external_api' is OPEN; next retry in 4m0s"
 
 
-def test_deadline_passed_means_half_open_and_one_probe_closes(clock: FakeClock) -> None:
+def test_deadline_passed_means_half_open_and_one_probe_closes(
+    clock: FakeClock, invoke: Invoke
+) -> None:
     cb = make(clock)
-    trip(cb)
+    trip(cb, None, invoke)
     clock.advance(300)
     assert cb.state is State.HALF_OPEN
-    assert cb.call(ok) == "ok"
+    assert invoke(cb, ok) == "ok"
     assert cb.state is State.CLOSED
     assert (cb.failure_count, cb.consecutive_circuit_breaks) == (0, 0)
 
 
-def test_failed_probe_reopens_and_escalates_on_schedule(clock: FakeClock) -> None:
+def test_failed_probe_reopens_and_escalates_on_schedule(clock: FakeClock, invoke: Invoke) -> None:
     cb = make(clock)
-    trip(cb)
+    trip(cb, None, invoke)
     waits = []
     for _ in range(9):
         status = cb.get_status_info()
         waits.append(status["current_recovery_timeout_minutes"])
         clock.advance(status["current_recovery_timeout_minutes"] * 60)
         with pytest.raises(Boom):
-            cb.call(fail)
+            invoke(cb, fail)
     assert waits == [5, 5, 5, 10, 20, 40, 80, 160, 160]
     assert cb.consecutive_circuit_breaks == 10
     assert cb.get_status_info()["exhausted"] is True
 
 
-def test_stay_open_goes_forced_open_once_the_schedule_is_exhausted(clock: FakeClock) -> None:
+def test_stay_open_goes_forced_open_once_the_schedule_is_exhausted(
+    clock: FakeClock, invoke: Invoke
+) -> None:
     cb = make(
         clock, fixed_interval_retries=1, max_exponential_retries=1, after_exhausted="stay_open"
     )
     events: list[BreakerEvent] = []
     cb.add_listener(events.append)
-    trip(cb)
+    trip(cb, None, invoke)
     for minutes in (5, 10):
         clock.advance(minutes * 60)
         with pytest.raises(Boom):
-            cb.call(fail)
+            invoke(cb, fail)
     assert cb.state is State.FORCED_OPEN
     assert [e.reason for e in events if e.kind == "state_change"][-1] == "exhausted"
     clock.advance(10**6)
     with pytest.raises(CircuitOpenError):
-        cb.call(ok)
+        invoke(cb, ok)
     cb.reset()
-    assert cb.call(ok) == "ok"
+    assert invoke(cb, ok) == "ok"
 
 
 def test_max_interval_caps_the_deadline(clock: FakeClock) -> None:
@@ -216,6 +220,7 @@ def test_jittered_deadlines_spread_across_breakers(clock: FakeClock) -> None:
 
 def test_failure_from_a_call_started_before_opening_does_not_move_schedule(
     clock: FakeClock,
+    invoke: Invoke,
 ) -> None:
     cb = make(clock)
 
@@ -231,23 +236,25 @@ def test_failure_from_a_call_started_before_opening_does_not_move_schedule(
     assert status["time_until_retry_minutes"] == pytest.approx(100 / 60)
 
 
-def test_success_from_a_call_started_before_opening_does_not_close(clock: FakeClock) -> None:
+def test_success_from_a_call_started_before_opening_does_not_close(
+    clock: FakeClock, invoke: Invoke
+) -> None:
     cb = make(clock)
 
     def slow_success() -> str:
         trip(cb)
         return "late"
 
-    assert cb.call(slow_success) == "late"
+    assert invoke(cb, slow_success) == "late"
     assert cb.state is State.OPEN
 
 
 # -- HALF_OPEN ------------------------------------------------------------------------
 
 
-def test_half_open_rejects_others_while_the_probe_runs(clock: FakeClock) -> None:
+def test_half_open_rejects_others_while_the_probe_runs(clock: FakeClock, invoke: Invoke) -> None:
     cb = make(clock)
-    trip(cb)
+    trip(cb, None, invoke)
     clock.advance(300)
     inner: list[BaseException] = []
 
@@ -258,15 +265,17 @@ def test_half_open_rejects_others_while_the_probe_runs(clock: FakeClock) -> None
             inner.append(exc)
         return "probed"
 
-    assert cb.call(probe) == "probed"
+    assert invoke(cb, probe) == "probed"
     assert len(inner) == 1
     assert inner[0].state is State.HALF_OPEN  # type: ignore[attr-defined]
     assert "probe is in progress" in str(inner[0])
 
 
-def test_timed_out_probe_loses_its_permit_and_its_late_verdict(clock: FakeClock) -> None:
+def test_timed_out_probe_loses_its_permit_and_its_late_verdict(
+    clock: FakeClock, invoke: Invoke
+) -> None:
     cb = make(clock, probe_timeout_seconds=10)
-    trip(cb)
+    trip(cb, None, invoke)
     clock.advance(300)
 
     def hung_probe() -> None:
@@ -280,18 +289,20 @@ def test_timed_out_probe_loses_its_permit_and_its_late_verdict(clock: FakeClock)
     assert cb.consecutive_circuit_breaks == 0
 
 
-def test_interrupted_probe_releases_the_permit_without_counting(clock: FakeClock) -> None:
+def test_interrupted_probe_releases_the_permit_without_counting(
+    clock: FakeClock, invoke: Invoke
+) -> None:
     cb = make(clock)
-    trip(cb)
+    trip(cb, None, invoke)
     clock.advance(300)
 
     def interrupted() -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        cb.call(interrupted)
+        invoke(cb, interrupted)
     assert cb.consecutive_circuit_breaks == 1
-    assert cb.call(ok) == "ok"
+    assert invoke(cb, ok) == "ok"
     assert cb.state is State.CLOSED
 
 
@@ -318,7 +329,7 @@ async def test_cancelled_async_probe_releases_the_permit(clock: FakeClock) -> No
     assert cb.state is State.CLOSED
 
 
-def test_base_exceptions_are_never_counted(clock: FakeClock) -> None:
+def test_base_exceptions_are_never_counted(clock: FakeClock, invoke: Invoke) -> None:
     cb = make(clock, failure_threshold=1)
 
     def exit_now() -> None:
@@ -326,7 +337,7 @@ def test_base_exceptions_are_never_counted(clock: FakeClock) -> None:
 
     for _ in range(3):
         with pytest.raises(SystemExit):
-            cb.call(exit_now)
+            invoke(cb, exit_now)
     assert cb.state is State.CLOSED and cb.failure_count == 0
 
 
@@ -337,32 +348,34 @@ class CardDeclined(Exception):
     pass
 
 
-def test_ignored_exception_is_reraised_and_counts_as_success(clock: FakeClock) -> None:
+def test_ignored_exception_is_reraised_and_counts_as_success(
+    clock: FakeClock, invoke: Invoke
+) -> None:
     cb = make(clock, ignore_exceptions=[CardDeclined])
-    trip(cb, 2)
+    trip(cb, 2, invoke)
 
     def declined() -> None:
         raise CardDeclined
 
     with pytest.raises(CardDeclined):
-        cb.call(declined)
+        invoke(cb, declined)
     assert cb.failure_count == 0
 
 
-def test_ignored_exception_closes_a_half_open_breaker(clock: FakeClock) -> None:
+def test_ignored_exception_closes_a_half_open_breaker(clock: FakeClock, invoke: Invoke) -> None:
     cb = make(clock, ignore_exceptions=[CardDeclined])
-    trip(cb)
+    trip(cb, None, invoke)
     clock.advance(300)
 
     def declined() -> None:
         raise CardDeclined
 
     with pytest.raises(CardDeclined):
-        cb.call(declined)
+        invoke(cb, declined)
     assert cb.state is State.CLOSED
 
 
-def test_is_failure_decides_what_counts(clock: FakeClock) -> None:
+def test_is_failure_decides_what_counts(clock: FakeClock, invoke: Invoke) -> None:
     cb = make(clock, failure_threshold=1, is_failure=lambda exc: "fatal" in str(exc))
 
     def soft() -> None:
@@ -372,22 +385,22 @@ def test_is_failure_decides_what_counts(clock: FakeClock) -> None:
         raise Boom("fatal")
 
     with pytest.raises(Boom):
-        cb.call(soft)
+        invoke(cb, soft)
     assert cb.state is State.CLOSED
     with pytest.raises(Boom):
-        cb.call(fatal)
+        invoke(cb, fatal)
     assert cb.state is State.OPEN
 
 
 def test_is_failure_that_raises_counts_the_failure(
-    clock: FakeClock, caplog: pytest.LogCaptureFixture
+    clock: FakeClock, invoke: Invoke, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(exc: BaseException) -> bool:
         raise RuntimeError("bug in predicate")
 
     cb = make(clock, failure_threshold=1, is_failure=broken)
     with pytest.raises(Boom):
-        cb.call(fail)
+        invoke(cb, fail)
     assert cb.state is State.OPEN
     assert "is_failure" in caplog.text
 
@@ -395,36 +408,38 @@ def test_is_failure_that_raises_counts_the_failure(
 # -- manual control -------------------------------------------------------------------
 
 
-def test_force_open_rejects_everything_until_reset(clock: FakeClock) -> None:
+def test_force_open_rejects_everything_until_reset(clock: FakeClock, invoke: Invoke) -> None:
     cb = make(clock)
     cb.force_open()
     clock.advance(10**6)
     with pytest.raises(CircuitOpenError) as info:
-        cb.call(ok)
+        invoke(cb, ok)
     assert info.value.state is State.FORCED_OPEN
     assert info.value.retry_after is None
     assert "until it is reset" in str(info.value)
     cb.reset()
-    assert cb.call(ok) == "ok"
+    assert invoke(cb, ok) == "ok"
 
 
-def test_disabled_lets_everything_through_and_counts_nothing(clock: FakeClock) -> None:
+def test_disabled_lets_everything_through_and_counts_nothing(
+    clock: FakeClock, invoke: Invoke
+) -> None:
     cb = make(clock, failure_threshold=1)
     cb.disable()
     for _ in range(5):
         with pytest.raises(Boom):
-            cb.call(fail)
+            invoke(cb, fail)
     assert cb.state is State.DISABLED and cb.failure_count == 0
     cb.reset()
     assert cb.state is State.CLOSED
 
 
-def test_reset_clears_an_open_breaker(clock: FakeClock) -> None:
+def test_reset_clears_an_open_breaker(clock: FakeClock, invoke: Invoke) -> None:
     cb = make(clock)
-    trip(cb)
+    trip(cb, None, invoke)
     cb.reset()
     assert (cb.state, cb.failure_count, cb.consecutive_circuit_breaks) == (State.CLOSED, 0, 0)
-    assert cb.call(ok) == "ok"
+    assert invoke(cb, ok) == "ok"
 
 
 # -- decorator and async --------------------------------------------------------------
@@ -508,23 +523,23 @@ def test_status_of_a_closed_breaker(clock: FakeClock) -> None:
     assert status["last_failure"] is None
 
 
-def test_last_failure_message_is_cut_to_200_chars(clock: FakeClock) -> None:
+def test_last_failure_message_is_cut_to_200_chars(clock: FakeClock, invoke: Invoke) -> None:
     cb = make(clock)
 
     def verbose() -> None:
         raise Boom("x" * 1000)
 
     with pytest.raises(Boom):
-        cb.call(verbose)
+        invoke(cb, verbose)
     assert len(cb.get_status_info()["last_failure"]["message"]) == 200
 
 
-def test_exponential_phase_is_reported(clock: FakeClock) -> None:
+def test_exponential_phase_is_reported(clock: FakeClock, invoke: Invoke) -> None:
     cb = make(clock, fixed_interval_retries=1)
-    trip(cb)
+    trip(cb, None, invoke)
     clock.advance(300)
     with pytest.raises(Boom):
-        cb.call(fail)
+        invoke(cb, fail)
     assert cb.get_status_info()["retry_phase"] == "exponential-interval (attempt 1/5)"
 
 
@@ -571,15 +586,15 @@ def test_listeners_receive_every_kind_of_event(clock: FakeClock) -> None:
 
 
 def test_a_raising_listener_is_logged_and_never_breaks_the_call(
-    clock: FakeClock, caplog: pytest.LogCaptureFixture
+    clock: FakeClock, invoke: Invoke, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(event: BreakerEvent) -> None:
         raise RuntimeError("listener bug")
 
     cb = make(clock, failure_threshold=1, listeners=[broken])
-    assert cb.call(ok) == "ok"
+    assert invoke(cb, ok) == "ok"
     with pytest.raises(Boom):
-        cb.call(fail)
+        invoke(cb, fail)
     assert cb.state is State.OPEN
     assert "listener" in caplog.text and "listener bug" in caplog.text
 
@@ -623,3 +638,72 @@ def test_call_passes_when_another_breaker_on_the_store_closed_it_meanwhile(
     assert first.call(ok) == "ok"  # the probe closes the shared record
     assert second.call(ok) == "ok"  # second's view was OPEN and due: not a rejection
     assert second.state is State.CLOSED
+
+
+# -- hostile exceptions and clocks ----------------------------------------------------
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ is broken")
+
+
+def test_an_exception_whose_message_cannot_be_read_is_counted_and_reraised(
+    clock: FakeClock, invoke: Invoke
+) -> None:
+    cb = make(clock, failure_threshold=1)
+
+    def raise_unprintable() -> None:
+        raise Unprintable
+
+    with pytest.raises(Unprintable):
+        invoke(cb, raise_unprintable)
+    assert cb.state is State.OPEN
+    failure = cb.get_status_info()["last_failure"]
+    assert failure["type"] == "Unprintable"
+    assert "cannot be read" in failure["message"]
+
+
+def test_a_message_that_cannot_be_encoded_is_stored_escaped(
+    clock: FakeClock, invoke: Invoke
+) -> None:
+    cb = make(clock, failure_threshold=1)
+    name = b"report-\xff.csv".decode("utf-8", "surrogateescape")
+
+    def missing_file() -> None:
+        raise FileNotFoundError(f"no such file: {name}\x00")
+
+    with pytest.raises(FileNotFoundError):
+        invoke(cb, missing_file)
+    message = cb.get_status_info()["last_failure"]["message"]
+    assert message == "no such file: report-\\udcff.csv\\x00"
+    message.encode("utf-8")  # storable anywhere
+
+
+def test_a_failure_of_a_call_admitted_before_the_breaker_opened_and_recovered_is_ignored(
+    clock: FakeClock, invoke: Invoke
+) -> None:
+    cb = make(clock)
+
+    def outlives_a_whole_outage() -> None:
+        trip(cb)  # meanwhile the breaker opens...
+        clock.advance(300)
+        assert cb.call(ok) == "ok"  # ...and a probe closes it again
+        raise Boom("late")
+
+    with pytest.raises(Boom):
+        invoke(cb, outlives_a_whole_outage)
+    assert cb.state is State.CLOSED
+    assert cb.failure_count == 0
+
+
+def test_a_clock_that_returns_nan_never_opens_the_gate(clock: FakeClock, invoke: Invoke) -> None:
+    cb = make(clock)
+    trip(cb)
+    clock.now = math.nan
+    calls: list[int] = []
+    for _ in range(5):
+        with pytest.raises(CircuitOpenError):
+            invoke(cb, lambda: calls.append(1))
+    assert calls == []
+    assert cb.consecutive_circuit_breaks == 1

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from circuit_breaker import CircuitBreaker, CircuitBreakerState, CircuitOpenError
-from tests.conftest import FakeClock
+from tests.helpers import FakeClock
 
 
 class Boom(Exception):

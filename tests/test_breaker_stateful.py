@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from circuit_breaker import CircuitBreaker, CircuitOpenError
-from tests.conftest import FakeClock
+from tests.helpers import FakeClock
 
 
 class Boom(Exception):

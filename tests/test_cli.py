@@ -1,4 +1,4 @@
-"""``python -m circuit_breaker check|status`` (DESIGN 3)."""
+"""``python -m circuit_breaker check|status``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from circuit_breaker.cli import main, status_table
+from circuit_breaker.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = """\
@@ -88,12 +88,34 @@ def test_status_table(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["status", "--config", str(good)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == [
-        "NAME", "PROFILE", "STATE", "FAILURES", "TRIPS", "RETRY", "PHASE", "NEXT", "RETRY"
+        "NAME", "PROFILE", "STATE", "FAILURES", "TRIPS", "RETRY", "PHASE", "NEXT", "RETRY",
+        "CRITICAL", "LAST", "FAILURE",
     ]  # fmt: skip
     assert len(lines) == 4
     state_column = lines[0].index("STATE")
-    assert all(line[state_column:].startswith("CLOSED") for line in lines[1:])
-    assert lines[3].startswith("payment_gateway (critical)")
+    assert all(line[state_column:].startswith("closed") for line in lines[1:])
+    assert lines[3].split()[:4] == ["payment_gateway", "critical", "closed", "0/2"]
+
+
+def test_names_may_follow_the_config_files(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--config", str(good), "orders_db", "--format", "json"]) == 0
+    assert list(json.loads(capsys.readouterr().out)) == ["orders_db"]
+
+
+def test_status_says_so_and_exits_3_when_the_store_cannot_be_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "fleet.yaml"
+    config.write_text(
+        "version: 1\n"
+        "breakers: {orders_db: {profile: db}}\n"
+        "store: {backend: redis, url: 'redis://127.0.0.1:9/0', socket_timeout: 0.2}\n"
+    )
+    assert main(["status", "--config", str(config)]) == 3
+    captured = capsys.readouterr()
+    assert "orders_db" in captured.out
+    assert "store unreachable" in captured.err
+    assert "local view" in captured.err
 
 
 def test_status_json_for_some_names(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -120,32 +142,6 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit) as caught:
             main(argv)
         assert caught.value.code == 2
-
-
-def test_table_shows_open_breakers_with_their_retry() -> None:
-    status = {
-        "state": "open",
-        "profile": None,
-        "failure_count": 0,
-        "consecutive_circuit_breaks": 4,
-        "retry_phase": "exponential-interval (attempt 1/5)",
-        "time_until_retry_minutes": 4.2,
-        "critical": False,
-    }
-    forced = {**status, "state": "forced_open", "time_until_retry_minutes": None}
-    rows = status_table({"a": status, "forced": forced}).splitlines()[1:]
-    cells = [[cell.strip() for cell in row.split("  ") if cell.strip()] for row in rows]
-    assert cells[0] == [
-        "a",
-        "-",
-        "OPEN",
-        "0",
-        "4",
-        "exponential-interval (attempt 1/5)",
-        "in 4m12s",
-    ]
-    assert cells[1][2] == "FORCED_OPEN"
-    assert cells[1][-1] == "after a reset"
 
 
 def test_subprocess_check_ok(good: Path) -> None:

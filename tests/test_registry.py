@@ -1,4 +1,4 @@
-"""BreakerRegistry: building, lookup, status and reload (DESIGN 3)."""
+"""BreakerRegistry: building, lookup, status and reload."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from circuit_breaker.errors import ConfigError, UnknownBreakerError
 from circuit_breaker.events import BreakerEvent
 from circuit_breaker.registry import BreakerRegistry, load_registry
 from circuit_breaker.stores import MemoryStore
-from tests.conftest import FakeClock
+from tests.helpers import FakeClock
 
 CONFIG = """\
 version: 1
@@ -140,9 +140,9 @@ def test_reload_rebuilds_changed_breakers_on_the_same_store(
         ("orders_db",),
     )
     rebuilt = registry.get("orders_db")
-    assert rebuilt is not orders
+    assert rebuilt is orders  # reconfigured in place: references taken before stay live
     assert rebuilt.failure_threshold == 2
-    assert rebuilt.settings()["failure_threshold"] == 2
+    assert rebuilt.get_status_info()["config"]["failure_threshold"] == 2
     assert rebuilt.store is registry.store
     assert rebuilt.state is CircuitBreakerState.OPEN  # the state lives in the store
     assert "external_api" not in registry
@@ -267,21 +267,25 @@ def test_a_backend_that_cannot_load_is_a_config_error(
     assert "'broken' store cannot be built" in problem.message
 
 
-def test_constructor_refusals_become_config_errors(
-    config_file: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_rule_only_the_breaker_config_knows_is_a_located_config_error(
+    config_file: Path,
 ) -> None:
-    def refuse(**options: Any) -> CircuitBreaker:
-        raise ValueError(f"{options['name']} refused")
-
-    monkeypatch.setattr("circuit_breaker.registry.CircuitBreaker", refuse)
+    write(
+        config_file,
+        """\
+        version: 1
+        breakers:
+          fine: {}
+          glacial:
+            base_interval: 400d
+        """,
+    )
     with pytest.raises(ConfigError) as caught:
         load_registry(config_file)
-    assert [problem.path for problem in caught.value.problems] == [
-        "breakers.external_api",
-        "breakers.orders_db",
-        "breakers.payment_gateway",
-    ]
-    assert caught.value.problems[1].line == 7
+    (problem,) = caught.value.problems
+    assert problem.path == "breakers.glacial.base_interval"
+    assert problem.line == 5
+    assert "at most 365 days" in problem.message
 
 
 def test_listeners_and_clock_reach_every_breaker(config_file: Path, clock: FakeClock) -> None:
@@ -320,3 +324,16 @@ def test_store_changes_wait_for_a_restart(tmp_path: Path, caplog: pytest.LogCapt
     registry.reload()
     assert registry.store is store
     assert "store settings changed; restart to apply them" in caplog.text
+
+
+def test_a_breaker_taken_before_a_reload_keeps_following_the_store(config_file: Path) -> None:
+    store = MemoryStore()
+    registry = load_registry(config_file, store=store)
+    held = registry.get("orders_db")  # e.g. by a decorator at import time
+    write(config_file, CONFIG.replace("failure_threshold: 8", "failure_threshold: 2"))
+    report = registry.reload()
+    assert report.rebuilt == ("orders_db",)
+    trip(registry.get("orders_db"))
+    with pytest.raises(CircuitOpenError):
+        held.call(lambda: "reaches the dependency")
+    assert held.failure_threshold == 2

@@ -12,7 +12,7 @@ from typing import Any
 
 from circuit_breaker.config.durations import parse_duration
 from circuit_breaker.config.files import read_files, read_mapping
-from circuit_breaker.config.profiles import BUILTIN_PROFILES, DEFAULT_SETTINGS
+from circuit_breaker.config.profiles import BUILTIN_PROFILES
 from circuit_breaker.config.resolve import resolve
 from circuit_breaker.config.source import Location
 from circuit_breaker.config.spec import BreakerSpec, RegistryConfig, StoreSpec
@@ -37,7 +37,6 @@ def config_from_dict(
 
 __all__ = [
     "BUILTIN_PROFILES",
-    "DEFAULT_SETTINGS",
     "BreakerSpec",
     "Location",
     "RegistryConfig",

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator
 
-from circuit_breaker.breaker import AFTER_EXHAUSTED
 from circuit_breaker.config.kinds import (
     choice,
     duration,
@@ -25,12 +24,21 @@ from circuit_breaker.config.kinds import (
     text,
     whole_number,
 )
+from circuit_breaker.core.config import AFTER_EXHAUSTED
 from circuit_breaker.stores import available_backends
 
-# Duration keys and the constructor parameter each one stands for, with its unit.
+# Duration keys and the number-valued twin each one stands for (give one, not both).
 DURATION_KEYS = {
     "base_interval": ("base_interval_minutes", 60.0),
     "max_interval": ("max_interval_minutes", 60.0),
+    "probe_timeout": ("probe_timeout_seconds", 1.0),
+}
+# Keys whose BreakerConfig field has another name or unit: key -> (field, seconds per unit).
+_CONFIG_FIELDS = {
+    "base_interval": ("base_interval_seconds", 1.0),
+    "base_interval_minutes": ("base_interval_seconds", 60.0),
+    "max_interval": ("max_interval_seconds", 1.0),
+    "max_interval_minutes": ("max_interval_seconds", 60.0),
     "probe_timeout": ("probe_timeout_seconds", 1.0),
 }
 
@@ -100,12 +108,12 @@ class Settings(BaseModel):
     critical: Flag = None
 
     def given(self) -> dict[str, Any]:
-        """The keys this part gives, under the constructor's names, durations converted."""
+        """The keys this part gives, as BreakerConfig fields (durations in seconds)."""
         values = self.model_dump(exclude_unset=True)
-        for key, (parameter, seconds_per_unit) in DURATION_KEYS.items():
+        for key, (field, seconds_per_unit) in _CONFIG_FIELDS.items():
             if key in values:
-                seconds = values.pop(key)
-                values[parameter] = None if seconds is None else seconds / seconds_per_unit
+                amount = values.pop(key)
+                values[field] = None if amount is None else amount * seconds_per_unit
         return values
 
 

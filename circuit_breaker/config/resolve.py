@@ -12,13 +12,20 @@ from typing import Any
 from circuit_breaker.config.exceptions import ExceptionImporter, ImportFailure
 from circuit_breaker.config.files import Document
 from circuit_breaker.config.models import BreakerSettings, ProfileSettings, Settings, StoreSettings
-from circuit_breaker.config.profiles import BUILTIN_PROFILES, DEFAULT_SETTINGS
+from circuit_breaker.config.profiles import BUILTIN_PROFILES
 from circuit_breaker.config.source import Entry, KeyPath, Location, problem
 from circuit_breaker.config.spec import BreakerSpec, RegistryConfig, StoreSpec
 from circuit_breaker.config.validation import validate
+from circuit_breaker.core.config import BreakerConfig, InvalidSetting
 from circuit_breaker.errors import ConfigError, ConfigProblem, closest
 
 Settings_ = dict[str, Any]
+# The keys a BreakerConfig field may have come from, for locating a broken rule.
+_KEYS_OF_FIELD = {
+    "base_interval_seconds": ("base_interval", "base_interval_minutes"),
+    "max_interval_seconds": ("max_interval", "max_interval_minutes"),
+    "probe_timeout_seconds": ("probe_timeout", "probe_timeout_seconds"),
+}
 
 
 def resolve(document: Document) -> RegistryConfig:
@@ -67,9 +74,31 @@ class _Resolver:
             else:
                 base = default_base
             if base is not None:
-                options = {**DEFAULT_SETTINGS, **base, **defaults, **own}
-                specs[name] = BreakerSpec(name, profile, options, body.where)
+                config = self._config(name, body, profile, {**base, **defaults, **own})
+                if config is not None:
+                    specs[name] = BreakerSpec(name, config, body.where)
         return specs
+
+    def _config(
+        self, name: str, body: Entry, profile: str | None, options: Settings_
+    ) -> BreakerConfig | None:
+        """The breaker's config; a rule it breaks is located at the key that set it."""
+        try:
+            return BreakerConfig(profile=profile, **options)
+        except InvalidSetting as exc:
+            keys = _KEYS_OF_FIELD.get(exc.field, (exc.field,))
+            key = next((k for k in keys if isinstance(body.value, dict) and k in body.value), None)
+            at: KeyPath = (key,) if key is not None else ()
+            self.problems.append(
+                problem(
+                    f"must be {exc.expected}",
+                    body.locate(at),
+                    ("breakers", name, *at),
+                    exc.value,
+                    show=True,
+                )
+            )
+            return None
 
     def store(self) -> StoreSpec | None:
         section = self.sections["store"]

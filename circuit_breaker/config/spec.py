@@ -1,4 +1,4 @@
-"""What a loaded configuration amounts to: one spec per breaker, and the store's."""
+"""What a loaded configuration amounts to: one config per breaker, and the store's."""
 
 from __future__ import annotations
 
@@ -6,23 +6,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from circuit_breaker.config.source import Location
+from circuit_breaker.core.config import BreakerConfig
 
 
 @dataclass(frozen=True)
 class BreakerSpec:
-    """A breaker's resolved settings; equal specs build breakers that behave the same.
-
-    ``options`` are ``CircuitBreaker`` keyword arguments (``ignore_exceptions`` as classes).
-    """
+    """A breaker's name and resolved configuration; equal specs build equal breakers."""
 
     name: str
-    profile: str | None
-    options: dict[str, Any]
+    config: BreakerConfig
     where: Location = field(compare=False)
 
     @property
+    def profile(self) -> str | None:
+        return self.config.profile
+
+    @property
     def critical(self) -> bool:
-        return bool(self.options["critical"])
+        return self.config.critical
 
 
 @dataclass(frozen=True)

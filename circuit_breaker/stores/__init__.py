@@ -1,8 +1,8 @@
 """State stores: where breakers keep the state they share, behind one protocol.
 
-Backends are looked up by name (the YAML ``store.backend`` key). Optional backends
-(``redis``, ``django``) register themselves when their module is importable, so the
-library never imports a driver it does not need.
+Backends are looked up by name (the YAML ``store.backend`` key). ``redis`` is imported
+on first use, so the library never imports a driver it does not need; other packages
+register their own (the Django app registers ``django`` when it starts).
 """
 
 from __future__ import annotations
@@ -11,23 +11,15 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from circuit_breaker.stores.base import (
-    BreakerRecord,
-    BreakerStore,
-    FailureInfo,
-    Policy,
-    StoreResult,
-)
+from circuit_breaker.stores.base import BreakerStore, Follower, StoreResult
 from circuit_breaker.stores.memory import MemoryStore
+from circuit_breaker.stores.memory import from_options as memory_from_options
 
 StoreFactory = Callable[[Mapping[str, Any]], BreakerStore]
 
-_FACTORIES: dict[str, StoreFactory] = {"memory": lambda options: MemoryStore()}
+_FACTORIES: dict[str, StoreFactory] = {"memory": memory_from_options}
 # Backends importable on demand: name -> "module:function" building the store from options.
-_LAZY_FACTORIES: dict[str, str] = {
-    "redis": "circuit_breaker.stores.redis:from_options",
-    "django": "circuit_breaker_django.store:from_options",
-}
+_LAZY_FACTORIES: dict[str, str] = {"redis": "circuit_breaker.stores.redis:from_options"}
 
 
 def register_store_backend(name: str, factory: StoreFactory | str) -> None:
@@ -51,11 +43,9 @@ def build_store(backend: str, options: Mapping[str, Any]) -> BreakerStore:
 
 
 __all__ = [
-    "BreakerRecord",
     "BreakerStore",
-    "FailureInfo",
+    "Follower",
     "MemoryStore",
-    "Policy",
     "StoreResult",
     "available_backends",
     "build_store",

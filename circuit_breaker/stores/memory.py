@@ -1,103 +1,63 @@
-"""The per-process store: records in a dict, every transition under one lock."""
+"""The per-process store: records in a dict, every operation under one lock."""
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from circuit_breaker import transitions
-from circuit_breaker.state import CircuitBreakerState
-from circuit_breaker.stores.base import (
-    BreakerRecord,
-    FailureInfo,
-    Policy,
-    RemoteListener,
-    StoreResult,
-)
-
-_FRESH = BreakerRecord()
+from circuit_breaker.core.config import BreakerConfig
+from circuit_breaker.core.operations import Operation
+from circuit_breaker.core.record import FRESH_RECORD, BreakerRecord
+from circuit_breaker.stores.base import Follower, StoreResult, decide
 
 
 class MemoryStore:
-    """Thread-safe, process-local. The default store of a breaker built by hand."""
+    """Thread-safe, process-local. The default store of a breaker built by hand.
 
-    performs_io = False
-    polled = False
+    ``records`` seeds it (a breaker's local state while a shared store is down).
+    """
+
+    shared = False
     sync_interval = 0.0
 
-    def __init__(self) -> None:
+    def __init__(self, records: Mapping[str, BreakerRecord] | None = None) -> None:
         self._lock = threading.Lock()
-        self._records: dict[str, BreakerRecord] = {}
+        self._records: dict[str, BreakerRecord] = dict(records or {})
         self.instance_id = uuid.uuid4().hex[:12]
 
-    def _apply(
-        self,
-        name: str,
-        now: float,
-        event: Callable[[BreakerRecord], BreakerRecord | None],
+    def apply(
+        self, name: str, operation: Operation, config: BreakerConfig, now: float
     ) -> StoreResult:
         with self._lock:
-            record = self._records.get(name, _FRESH)
-            updated = event(record)
-            if updated is None:
-                return StoreResult(record, now)
-            self._records[name] = updated
-        moved = updated.state is not record.state
-        return StoreResult(updated, now, record.state if moved else None)
-
-    def load(self, name: str, now: float) -> StoreResult:
-        return StoreResult(self._records.get(name, _FRESH), now)
+            updated, result = decide(
+                self._records.get(name, FRESH_RECORD), operation, config, now, self.instance_id
+            )
+            if updated is not None:
+                self._records[name] = updated
+        return result
 
     def load_many(self, names: Sequence[str], now: float) -> dict[str, StoreResult]:
         records = self._records
-        return {name: StoreResult(records.get(name, _FRESH), now) for name in names}
+        return {name: StoreResult(records.get(name, FRESH_RECORD), now) for name in names}
 
-    def record_failure(
-        self, name: str, policy: Policy, failure: FailureInfo, jitter: float, now: float
-    ) -> StoreResult:
-        actor = self.instance_id
-        return self._apply(
-            name, now, lambda r: transitions.failure(r, policy, failure, jitter, now, actor)
-        )
-
-    def record_success(self, name: str, now: float) -> StoreResult:
-        return self._apply(name, now, transitions.success)
-
-    def acquire_probe(self, name: str, policy: Policy, token: str, now: float) -> StoreResult:
-        actor = self.instance_id
-        return self._apply(
-            name, now, lambda r: transitions.acquire_probe(r, policy, token, now, actor)
-        )
-
-    def complete_probe(
-        self,
-        name: str,
-        policy: Policy,
-        token: str,
-        failure: FailureInfo | None,
-        jitter: float,
-        now: float,
-    ) -> StoreResult:
-        actor = self.instance_id
-        return self._apply(
-            name,
-            now,
-            lambda r: transitions.complete_probe(r, policy, token, failure, jitter, now, actor),
-        )
-
-    def release_probe(self, name: str, token: str, now: float) -> StoreResult:
-        return self._apply(name, now, lambda r: transitions.release_probe(r, token))
-
-    def set_state(self, name: str, state: CircuitBreakerState, now: float) -> StoreResult:
-        actor = self.instance_id
-        return self._apply(name, now, lambda r: transitions.set_state(r, state, now, actor))
-
-    def watch(self, name: str, listener: RemoteListener) -> None:
+    def watch(self, name: str, follower: Follower) -> None:
         """One process, one writer per record: nothing changes behind a breaker's back."""
 
-    def unwatch(self, name: str, listener: RemoteListener) -> None:
+    def unwatch(self, name: str, follower: Follower) -> None:
         """Nothing was registered."""
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def __repr__(self) -> str:
+        return f"<MemoryStore of {len(self._records)} breakers>"
+
+
+def from_options(options: Mapping[str, Any]) -> MemoryStore:
+    """``store: {backend: memory}`` takes no options."""
+    unknown = sorted(set(options) - {"backend"})
+    if unknown:
+        raise ValueError(f"the memory store takes no options (got {', '.join(unknown)})")
+    return MemoryStore()

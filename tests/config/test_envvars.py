@@ -53,15 +53,15 @@ def test_values_are_read_as_the_keys_type() -> None:
         },
         environ=env,
     )
-    options = config.breakers["x"].options
-    assert options["failure_threshold"] == 7
-    assert options["base_interval_minutes"] == 0.5
-    assert options["jitter_enabled"] is False
-    assert options["probe_timeout_seconds"] == 45
-    assert options["jitter_ratio"] == 0.2
-    assert options["critical"] is True
+    options = config.breakers["x"].config
+    assert options.failure_threshold == 7
+    assert options.base_interval_seconds == 30
+    assert options.jitter_enabled is False
+    assert options.probe_timeout_seconds == 45
+    assert options.jitter_ratio == 0.2
+    assert options.critical is True
     assert config.breakers["x"].profile == "db"
-    assert options["max_exponential_retries"] == 3  # from the db profile
+    assert options.max_exponential_retries == 3  # from the db profile
     assert config.store is not None
     assert config.store.backend == "memory"
     assert config.store.options == {"sync_interval": 2.0}

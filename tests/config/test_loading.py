@@ -9,12 +9,8 @@ from pathlib import Path
 import pytest
 
 from circuit_breaker.breaker import CircuitBreaker
-from circuit_breaker.config import (
-    BUILTIN_PROFILES,
-    DEFAULT_SETTINGS,
-    config_from_dict,
-    load_config,
-)
+from circuit_breaker.config import BUILTIN_PROFILES, config_from_dict, load_config
+from circuit_breaker.core.config import BreakerConfig
 from circuit_breaker.errors import ConfigError
 from tests.config.conftest import WriteYaml
 from tests.config.sample_errors import CardDeclined, Gateway
@@ -40,9 +36,11 @@ store:
 
 
 def test_defaults_are_the_constructors() -> None:
+    constructed = CircuitBreaker().config
+    assert constructed == BreakerConfig()
     parameters = inspect.signature(CircuitBreaker).parameters
-    for key, value in DEFAULT_SETTINGS.items():
-        assert parameters[key].default == value, key
+    assert parameters["failure_threshold"].default == constructed.failure_threshold
+    assert parameters["base_interval_minutes"].default * 60 == constructed.base_interval_seconds
 
 
 @pytest.mark.parametrize(
@@ -50,15 +48,14 @@ def test_defaults_are_the_constructors() -> None:
     [("api", (3, 5, 3, 5)), ("db", (5, 1, 5, 3)), ("critical", (2, 10, 2, 4))],
 )
 def test_builtin_profiles(profile: str, numbers: tuple[int, int, int, int]) -> None:
-    options = config_from_dict({"breakers": {"x": {"profile": profile}}}).breakers["x"].options
-    keys = (
-        "failure_threshold",
-        "base_interval_minutes",
-        "fixed_interval_retries",
-        "max_exponential_retries",
-    )
-    assert tuple(options[key] for key in keys) == numbers
-    assert options["jitter_enabled"] is True
+    options = config_from_dict({"breakers": {"x": {"profile": profile}}}).breakers["x"].config
+    assert (
+        options.failure_threshold,
+        options.base_interval_seconds / 60,
+        options.fixed_interval_retries,
+        options.max_exponential_retries,
+    ) == numbers
+    assert options.jitter_enabled is True
     assert BUILTIN_PROFILES[profile]["jitter_enabled"] is True
 
 
@@ -66,14 +63,14 @@ def test_design_example(write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("REDIS_URL", raising=False)
     config = load_config(write_yaml("breakers.yaml", DESIGN_EXAMPLE))
     assert sorted(config.breakers) == ["external_api", "orders_db", "payment_gateway"]
-    orders = config.breakers["orders_db"].options
-    assert (orders["failure_threshold"], orders["base_interval_minutes"]) == (8, 1.0)
+    orders = config.breakers["orders_db"].config
+    assert (orders.failure_threshold, orders.base_interval_seconds) == (8, 60)
     payments = config.breakers["payment_gateway"]
     assert payments.profile == "payments"
     assert payments.critical
-    assert payments.options["failure_threshold"] == 2  # from critical
-    assert payments.options["base_interval_minutes"] == 0.5  # 30s
-    assert payments.options["ignore_exceptions"] == (CardDeclined,)
+    assert payments.config.failure_threshold == 2  # from critical
+    assert payments.config.base_interval_seconds == 30  # 30s
+    assert payments.config.ignore_exceptions == (CardDeclined,)
     assert not config.breakers["external_api"].critical
     assert config.store is not None
     assert config.store.backend == "memory"
@@ -81,8 +78,8 @@ def test_design_example(write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_breaker_without_any_profile_gets_constructor_defaults() -> None:
-    options = config_from_dict({"breakers": {"plain": None}}).breakers["plain"].options
-    assert options == DEFAULT_SETTINGS
+    options = config_from_dict({"breakers": {"plain": None}}).breakers["plain"].config
+    assert options == BreakerConfig()
 
 
 def test_resolution_order_profile_then_defaults_then_own() -> None:
@@ -96,12 +93,12 @@ def test_resolution_order_profile_then_defaults_then_own() -> None:
             },
         }
     )
-    a, b, c = (config.breakers[name].options for name in "abc")
-    assert a["failure_threshold"] == 5  # db profile
-    assert a["jitter_enabled"] is False  # defaults beat the profile
-    assert a["fixed_interval_retries"] == 1
-    assert b["fixed_interval_retries"] == 9  # own keys beat defaults
-    assert c["failure_threshold"] == 2 and c["fixed_interval_retries"] == 1
+    a, b, c = (config.breakers[name].config for name in "abc")
+    assert a.failure_threshold == 5  # db profile
+    assert a.jitter_enabled is False  # defaults beat the profile
+    assert a.fixed_interval_retries == 1
+    assert b.fixed_interval_retries == 9  # own keys beat defaults
+    assert c.failure_threshold == 2 and c.fixed_interval_retries == 1
     assert config.breakers["a"].profile == "db"
     assert config.breakers["c"].profile == "critical"
 
@@ -109,7 +106,7 @@ def test_resolution_order_profile_then_defaults_then_own() -> None:
 def test_profile_null_opts_out_of_the_default_profile() -> None:
     config = config_from_dict({"defaults": {"profile": "db"}, "breakers": {"x": {"profile": None}}})
     assert config.breakers["x"].profile is None
-    assert config.breakers["x"].options["failure_threshold"] == 5
+    assert config.breakers["x"].config.failure_threshold == 5
 
 
 def test_extends_chain_and_redefined_builtin() -> None:
@@ -123,11 +120,11 @@ def test_extends_chain_and_redefined_builtin() -> None:
             "breakers": {"partner": {"profile": "partner_api"}},
         }
     )
-    options = config.breakers["partner"].options
-    assert options["failure_threshold"] == 4
-    assert options["base_interval_minutes"] == 5  # still the built-in api's
-    assert options["max_interval_minutes"] == 60
-    assert options["jitter_ratio"] == 0.25
+    options = config.breakers["partner"].config
+    assert options.failure_threshold == 4
+    assert options.base_interval_seconds == 300  # still the built-in api's
+    assert options.max_interval_seconds == 3600
+    assert options.jitter_ratio == 0.25
 
 
 def test_null_max_interval_removes_a_profile_cap() -> None:
@@ -137,7 +134,7 @@ def test_null_max_interval_removes_a_profile_cap() -> None:
             "breakers": {"x": {"profile": "capped", "max_interval": None}},
         }
     )
-    assert config.breakers["x"].options["max_interval_minutes"] is None
+    assert config.breakers["x"].config.max_interval_seconds is None
 
 
 def test_durations_and_their_twins() -> None:
@@ -149,10 +146,10 @@ def test_durations_and_their_twins() -> None:
             }
         }
     )
-    a, b = config.breakers["a"].options, config.breakers["b"].options
-    assert (a["base_interval_minutes"], a["max_interval_minutes"]) == (90, 120)
-    assert a["probe_timeout_seconds"] == 0.5
-    assert (b["base_interval_minutes"], b["probe_timeout_seconds"]) == (0.5, 5)
+    a, b = config.breakers["a"].config, config.breakers["b"].config
+    assert (a.base_interval_seconds, a.max_interval_seconds) == (5400, 7200)
+    assert a.probe_timeout_seconds == 0.5
+    assert (b.base_interval_seconds, b.probe_timeout_seconds) == (30, 5)
 
 
 def test_ignore_exceptions_forms() -> None:
@@ -171,7 +168,7 @@ def test_ignore_exceptions_forms() -> None:
             }
         }
     )
-    assert config.breakers["x"].options["ignore_exceptions"] == (
+    assert config.breakers["x"].config.ignore_exceptions == (
         TimeoutError,
         ConnectionError,
         json.JSONDecodeError,
@@ -191,7 +188,7 @@ def test_include_is_relative_to_the_including_file(write_yaml: WriteYaml) -> Non
         """,
     )
     config = load_config(main)
-    assert config.breakers["orders_db"].options["failure_threshold"] == 9
+    assert config.breakers["orders_db"].config.failure_threshold == 9
     assert [Path(source).name for source in config.sources] == ["profiles.yaml", "breakers.yaml"]
 
 
@@ -201,9 +198,9 @@ def test_includer_overrides_included_and_diamonds_load_once(write_yaml: WriteYam
     write_yaml("right.yaml", "include: [common.yaml]\n")
     main = write_yaml("main.yaml", "include: [left.yaml, right.yaml]\n")
     config = load_config(main)
-    options = config.breakers["x"].options
-    assert options["failure_threshold"] == 2  # common is not re-applied after left
-    assert options["jitter_enabled"] is False
+    options = config.breakers["x"].config
+    assert options.failure_threshold == 2  # common is not re-applied after left
+    assert options.jitter_enabled is False
     assert len(config.sources) == 4
 
 
@@ -232,11 +229,11 @@ def test_later_files_override_key_by_key(write_yaml: WriteYaml) -> None:
         """,
     )
     config = load_config(base, override)
-    orders = config.breakers["orders_db"].options
-    assert orders["failure_threshold"] == 8  # kept from base
-    assert orders["base_interval_minutes"] == 0.5  # the twin key replaced the earlier one
-    search = config.breakers["search"].options
-    assert (search["base_interval_minutes"], search["fixed_interval_retries"]) == (10, 4)
+    orders = config.breakers["orders_db"].config
+    assert orders.failure_threshold == 8  # kept from base
+    assert orders.base_interval_seconds == 30  # the twin key replaced the earlier one
+    search = config.breakers["search"].config
+    assert (search.base_interval_seconds, search.fixed_interval_retries) == (600, 4)
     assert config.breakers["external_api"].profile == "api"
     assert config.store is not None
     assert config.store.options == {"key_prefix": "cb", "sync_interval": 2.0}
@@ -253,9 +250,9 @@ def test_yaml_anchors_and_merge_keys(write_yaml: WriteYaml) -> None:
         """,
     )
     config = load_config(path)
-    assert config.breakers["a"].options["failure_threshold"] == 4
+    assert config.breakers["a"].config.failure_threshold == 4
     assert config.breakers["a"].critical
-    assert config.breakers["b"].options["jitter_enabled"] is False
+    assert config.breakers["b"].config.jitter_enabled is False
 
 
 def test_empty_file_and_empty_sections(write_yaml: WriteYaml) -> None:

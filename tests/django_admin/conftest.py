@@ -59,7 +59,9 @@ def breakers(db: None) -> Iterator[None]:
     """A fresh registry for each test, its rows in the table."""
     install_registry()
     yield
+    installed = registry._target()
     registry.configure(None)
+    installed.store.close()  # a store's background thread must not outlive its test
 
 
 def trip(name: str) -> None:

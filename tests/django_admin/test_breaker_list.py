@@ -15,8 +15,8 @@ from django.urls import reverse
 from circuit_breaker.stores.redis import RedisStore
 from circuit_breaker_django import registry
 from circuit_breaker_django.store import DjangoStore
-from tests.conftest import FakeClock
 from tests.django_admin.conftest import ALL_NAMES, install_registry, trip
+from tests.helpers import FakeClock
 from tests.services import skip_or_fail
 
 pytestmark = pytest.mark.django_db

@@ -32,25 +32,32 @@ def on_postgres() -> bool:
 def install() -> Iterator[Callable[..., BreakerRegistry]]:
     """``install(config, store=..., clock=...)``: a registry the app uses for this test."""
 
+    built: list[BreakerRegistry] = []
+
     def make(
         config: Mapping[str, Any] = BREAKERS,
         *,
         store: Any = None,
         clock: Callable[[], float] | None = None,
     ) -> BreakerRegistry:
-        built = BreakerRegistry.from_dict(
+        made = BreakerRegistry.from_dict(
             config, store=store, clock=clock, listeners=[record_transition]
         )
-        registry.configure(built)
-        return built
+        registry.configure(made)
+        built.append(made)
+        return made
 
     yield make
     registry.configure(None)
+    for made in built:  # a store's background thread must not outlive its test
+        made.store.close()
 
 
 @pytest.fixture
-def django_store(db: None) -> DjangoStore:
-    return DjangoStore(sync_interval=1.0)
+def django_store(db: None) -> Iterator[DjangoStore]:
+    store = DjangoStore(sync_interval=1.0)
+    yield store
+    store.close()
 
 
 def trip(name: str) -> None:

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from circuit_breaker import CircuitBreaker
 from circuit_breaker.metrics import STATES, register
-from tests.conftest import FakeClock
+from tests.helpers import FakeClock
 from tests.observability.conftest import StaticRegistry
 
 CONTRIB = Path(__file__).resolve().parents[2] / "contrib"

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from circuit_breaker import BreakerEvent, CircuitBreaker, CircuitBreakerState, MemoryStore
-from circuit_breaker.stores.base import BreakerRecord, RemoteListener
+from circuit_breaker.core.record import BreakerRecord
+from circuit_breaker.stores.base import Follower, StoreResult
 from circuit_breaker.stores.redis import RedisStore
-from tests.conftest import FakeClock
+from tests.helpers import FakeClock
 
 FIELDS = (
     "breaker",
@@ -199,10 +200,10 @@ class PushingStore(MemoryStore):
 
     def __init__(self) -> None:
         super().__init__()
-        self.watchers: dict[str, RemoteListener] = {}
+        self.watchers: dict[str, Follower] = {}
 
-    def watch(self, name: str, listener: RemoteListener) -> None:
-        self.watchers[name] = listener
+    def watch(self, name: str, follower: Follower) -> None:
+        self.watchers[name] = follower
 
 
 def test_a_transition_learned_from_another_process_is_not_logged(
@@ -222,7 +223,7 @@ def test_a_transition_learned_from_another_process_is_not_logged(
         seq=5,
     )
     with caplog.at_level(logging.DEBUG, logger="circuit_breaker"):
-        store.watchers["orders_db"](remote, clock())
+        store.watchers["orders_db"].adopt(StoreResult(remote, clock()))
     assert cb.state is CircuitBreakerState.OPEN
     assert cb.transition_counts() == {("closed", "open"): 1}
     assert [e.origin for e in events if e.kind == "state_change"] == ["remote"]

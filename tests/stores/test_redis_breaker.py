@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from circuit_breaker import CircuitBreaker, CircuitBreakerState, CircuitOpenError
+from circuit_breaker.stores.base import StoreResult
 from tests.stores.conftest import RedisServer, StoreFactory
 
 OPEN = CircuitBreakerState.OPEN
@@ -36,6 +37,22 @@ def _commands(admin: redis.Redis[Any]) -> dict[str, int]:
     stats = admin.info("commandstats")
     calls = {key.removeprefix("cmdstat_"): value["calls"] for key, value in stats.items()}
     return {cmd: n for cmd, n in calls.items() if not cmd.startswith(("config", "info"))}
+
+
+class Heard:
+    """A follower that only notes that the store's background thread delivered."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def adopt(self, result: StoreResult) -> None:
+        self.event.set()
+
+    def lost(self, error: str) -> None:
+        """Not expected here."""
+
+    def flush(self) -> None:
+        """Owes nothing."""
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float) -> bool:
@@ -72,10 +89,12 @@ def test_a_failure_costs_one_round_trip_and_so_does_the_success_that_clears_it(
     own_redis: RedisServer, make_store: StoreFactory
 ) -> None:
     store = make_store(url=own_redis.url, sync_interval=60.0)
-    store.record_success("warm-up", 0.0)  # the script is loaded (EVALSHA, NOSCRIPT, LOAD)
-    reloaded = threading.Event()
-    store.watch("warm-up", lambda record, now: reloaded.set())
-    assert reloaded.wait(5)  # the watcher's first reload is behind us; the next is in 60 s
+    first_read = Heard()
+    store.watch("warm-up", first_read)
+    assert first_read.event.wait(5)  # the background thread's first read; the next in 60 s
+    warm_up = CircuitBreaker(3, 1, name="warm-up", store=store)
+    with pytest.raises(Boom):  # the script is loaded (EVALSHA, NOSCRIPT, LOAD)
+        warm_up.call(boom)
     breaker = CircuitBreaker(3, 1, name="one-trip", store=store)
     admin = own_redis.client()
     admin.config_resetstat()
@@ -158,7 +177,7 @@ def test_redis_killed_mid_run_then_restarted(
         for _ in range(5):
             call(boom)
         assert breaker.state is OPEN  # tripped on local state while Redis is away
-        time.sleep(0.5)  # real wait: the watcher notices the outage too
+        assert breaker.get_status_info()["store"]["reachable"] is False
         restartable_redis.start()
         assert _wait_for(lambda: breaker.state is CLOSED, 10.0)  # resynced: Redis was empty
         call(lambda: None)
@@ -187,9 +206,9 @@ def test_state_resyncs_after_a_partition_that_lost_no_data(
         with pytest.raises(Boom):
             breaker.call(boom)
     assert breaker.state is OPEN  # local only: Redis still says CLOSED
-    time.sleep(0.7)  # real wait: the pause ends
+    assert _wait_for(lambda: breaker.state is CLOSED, 5.0)  # once the pause ends
+    assert breaker.get_status_info()["store"]["reachable"] is True
     admin.close()
-    assert _wait_for(lambda: breaker.state is CLOSED, 5.0)
 
 
 @pytest.mark.e2e
@@ -239,17 +258,18 @@ def test_a_breaker_built_while_redis_is_unreachable_works_on_local_state(
         breaker.call(lambda: "ok")
 
 
-def test_reload_detaches_replaced_breakers_from_the_watcher(
+def test_a_breaker_reconfigured_by_a_reload_keeps_hearing_other_processes(
     make_store: StoreFactory, redis_server: Any
 ) -> None:
     from circuit_breaker import BreakerRegistry
 
-    store = make_store(url=redis_server.url)
+    store = make_store(url=redis_server.url, sync_interval=60.0)
     config: dict[str, Any] = {"breakers": {"orders_db": {"failure_threshold": 3}}}
     registry = BreakerRegistry.from_dict(config, store=store)
-    old = registry.get("orders_db")
-    config["breakers"]["orders_db"]["failure_threshold"] = 4
-    registry.reload()
-    new = registry.get("orders_db")
-    assert new is not old
-    assert store._listeners["orders_db"] == (new._on_remote,)
+    held = registry.get("orders_db")
+    config["breakers"]["orders_db"]["failure_threshold"] = 1
+    assert registry.reload().rebuilt == ("orders_db",)
+    other = CircuitBreaker(1, 1, name="orders_db", store=make_store(url=redis_server.url))
+    with pytest.raises(Boom):
+        other.call(boom)
+    assert _wait_for(lambda: held.state is CircuitBreakerState.OPEN, timeout=5)

@@ -14,14 +14,26 @@ import pytest
 import redis
 from redis.crc import key_slot
 
+from circuit_breaker.core.operations import (
+    AcquireProbe,
+    CompleteProbe,
+    Operation,
+    RecordFailure,
+    RecordSuccess,
+    ReleaseProbe,
+    SetState,
+)
+from circuit_breaker.core.record import BreakerRecord, Fault
+from circuit_breaker.core.state import CircuitBreakerState
 from circuit_breaker.errors import StoreUnavailableError
-from circuit_breaker.state import CircuitBreakerState
 from circuit_breaker.stores import build_store
-from circuit_breaker.stores.base import BreakerRecord, BreakerStore, FailureInfo
+from circuit_breaker.stores.base import BreakerStore, StoreResult
 from circuit_breaker.stores.redis import RedisStore, from_options
-from circuit_breaker.stores.redis_script import FIELDS
+from circuit_breaker.stores.redis.script import FIELDS
 from tests.stores.conftest import RedisServer, StoreFactory
-from tests.stores.test_store_contract import BOOM, make_policy
+from tests.stores.test_store_contract import BOOM, IMMEDIATE, make_config
+
+FORCED_OPEN = CircuitBreakerState.FORCED_OPEN
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float) -> bool:
@@ -33,17 +45,49 @@ def _wait_for(condition: Callable[[], bool], timeout: float) -> bool:
     return condition()
 
 
+class Recorder:
+    """A follower that keeps what the store's background thread delivers."""
+
+    def __init__(self) -> None:
+        self.records: list[BreakerRecord] = []
+        self.delivered = threading.Event()
+
+    def adopt(self, result: StoreResult) -> None:
+        self.records.append(result.record)
+        self.delivered.set()
+
+    def lost(self, error: str) -> None:
+        """Not expected here."""
+
+    def flush(self) -> None:
+        """Owes nothing."""
+
+
+def apply(store: RedisStore, name: str, operation: Operation, **config: Any) -> StoreResult:
+    return store.apply(name, operation, make_config(**config), 0.0)
+
+
+def fail(store: RedisStore, name: str, **config: Any) -> StoreResult:
+    generation = store.load_many([name], 0.0)[name].record.generation
+    return apply(store, name, RecordFailure(generation, BOOM, 1.0), **config)
+
+
+def succeed(store: RedisStore, name: str) -> StoreResult:
+    generation = store.load_many([name], 0.0)[name].record.generation
+    return apply(store, name, RecordSuccess(generation))
+
+
 def test_it_satisfies_the_store_protocol(make_store: StoreFactory) -> None:
     store = make_store()
     assert isinstance(store, BreakerStore)
-    assert (store.performs_io, store.polled, store.sync_interval) == (True, False, 1.0)
+    assert (store.shared, store.sync_interval) == (True, 1.0)
 
 
 def test_each_breaker_is_one_hash_whose_name_is_the_cluster_hash_tag(
     make_store: StoreFactory, redis_client: redis.Redis[Any]
 ) -> None:
     store = make_store(key_prefix="fleet-a")
-    store.record_failure("external_api", make_policy(), BOOM, 1.0, 0.0)
+    fail(store, "external_api")
     key = "fleet-a:{external_api}"
     assert store.key("external_api") == key
     assert redis_client.hlen(key) == len(FIELDS)
@@ -56,10 +100,31 @@ def test_every_write_renews_the_idle_expiry(
     make_store: StoreFactory, redis_client: redis.Redis[Any]
 ) -> None:
     store = make_store(idle_ttl_seconds=500)
-    store.record_failure("svc", make_policy(), BOOM, 1.0, 0.0)
+    fail(store, "svc")
     redis_client.expire(store.key("svc"), 10)
-    store.record_success("svc", 0.0)
+    succeed(store, "svc")
     assert 490 < redis_client.ttl(store.key("svc")) <= 500
+
+
+@pytest.mark.parametrize("state", [FORCED_OPEN, CircuitBreakerState.DISABLED])
+def test_a_manual_state_never_expires_with_the_idle_key(
+    make_store: StoreFactory, redis_client: redis.Redis[Any], state: CircuitBreakerState
+) -> None:
+    store = make_store(idle_ttl_seconds=500)
+    fail(store, "svc")
+    apply(store, "svc", SetState(state))
+    assert redis_client.ttl(store.key("svc")) == -1  # lasts until a reset
+    apply(store, "svc", SetState(CircuitBreakerState.CLOSED))
+    assert 490 < redis_client.ttl(store.key("svc")) <= 500
+
+
+def test_an_exhausted_stay_open_breaker_never_expires_either(
+    make_store: StoreFactory, redis_client: redis.Redis[Any]
+) -> None:
+    store = make_store(idle_ttl_seconds=500)
+    result = fail(store, "svc", threshold=1, fixed=0, exponential=0, after_exhausted="stay_open")
+    assert result.record.state is FORCED_OPEN
+    assert redis_client.ttl(store.key("svc")) == -1
 
 
 def test_a_record_created_again_after_expiry_continues_its_seq(
@@ -67,10 +132,10 @@ def test_a_record_created_again_after_expiry_continues_its_seq(
 ) -> None:
     store = make_store()
     for _ in range(2):
-        before = store.record_failure("svc", make_policy(), BOOM, 1.0, 0.0).record.seq
+        before = fail(store, "svc").record.seq
     redis_client.delete(store.key("svc"))  # what expiry does
-    assert store.load("svc", 0.0).record.seq > before
-    again = store.record_failure("svc", make_policy(), BOOM, 1.0, 0.0).record
+    assert store.load_many(["svc"], 0.0)["svc"].record.seq > before
+    again = fail(store, "svc").record
     assert again.seq > before and again.failure_count == 1
 
 
@@ -80,40 +145,49 @@ def test_the_server_clock_decides_whatever_the_caller_passes(
     store = make_store()
     seconds, micros = redis_client.time()
     server_now = seconds + micros / 1e6
-    policy = make_policy(threshold=1, base=60.0)
+    config = make_config(threshold=1, base=60.0)
     for claimed_now in (0.0, 1e12, -5.0):
-        result = store.record_failure(f"svc-{claimed_now}", policy, BOOM, 1.0, claimed_now)
+        operation = RecordFailure(0, BOOM, 1.0)
+        result = store.apply(f"svc-{claimed_now}", operation, config, claimed_now)
         assert result.now == pytest.approx(server_now, abs=5)
         assert result.record.retry_at == pytest.approx(result.now + 60, abs=1e-3)
 
 
 def test_a_failure_message_round_trips_unchanged(make_store: StoreFactory) -> None:
     store = make_store()
-    info = FailureInfo("ValueError", 'bad "json", \u00e9t\u00e9 \n {x} , ; \u2603', 12.5)
-    record = store.record_failure("svc", make_policy(), info, 1.0, 0.0).record
-    assert record.last_failure == info
-    assert store.load("svc", 0.0).record.last_failure == info
+    fault = Fault("ValueError", 'bad "json", \u00e9t\u00e9 \n {x} , ; \u2603')
+    record = apply(store, "svc", RecordFailure(0, fault, 1.0)).record
+    assert record.last_failure is not None
+    assert (record.last_failure.type, record.last_failure.message) == (fault.type, fault.message)
+    assert store.load_many(["svc"], 0.0)["svc"].record.last_failure == record.last_failure
 
 
-def test_writes_are_published_and_no_ops_are_not(
+def test_changes_of_state_or_permit_are_published_and_counts_are_not(
     make_store: StoreFactory, redis_client: redis.Redis[Any]
 ) -> None:
     store = make_store()
     pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(store.channel)
-    store.record_failure("svc", make_policy(), BOOM, 1.0, 0.0)
-    store.record_success("svc", 0.0)
-    store.record_success("svc", 0.0)  # no streak: no change, no message
+    fail(store, "svc", threshold=2)  # counted: other processes learn it at their next read
+    succeed(store, "svc")
+    fail(store, "svc", threshold=1, base=IMMEDIATE)  # CLOSED -> OPEN
+    apply(store, "svc", AcquireProbe("t"))  # OPEN -> HALF_OPEN
+    apply(store, "svc", ReleaseProbe("t"))  # the permit is free again
+    apply(store, "svc", CompleteProbe("t", None, 1.0))  # not the holder: a no-op
     messages: list[list[str]] = []
     deadline = time.monotonic() + 2
-    while len(messages) < 3 and time.monotonic() < deadline:
+    while len(messages) < 4 and time.monotonic() < deadline:
         message = pubsub.get_message(timeout=0.2)
         if message:
             messages.append(json.loads(message["data"]))
     pubsub.close()
-    assert len(messages) == 2
-    writer, name, previous, _now, state, count, *_ = messages[0]
-    assert (writer, name, previous, state, count) == (store.instance_id, "svc", "", "closed", "1")
+    assert [(m[2], m[3 + 1 + FIELDS.index("state")]) for m in messages] == [
+        ("closed", "open"),
+        ("open", "half_open"),
+        ("", "half_open"),
+    ]
+    writer, name = messages[0][:2]
+    assert (writer, name) == (store.instance_id, "svc")
 
 
 def test_load_many_is_one_pipelined_round_trip(
@@ -139,32 +213,32 @@ def test_a_watcher_hears_other_instances_at_once_and_not_its_own(
     make_store: StoreFactory,
 ) -> None:
     mine, theirs = make_store(sync_interval=30.0), make_store(sync_interval=30.0)
-    heard: list[BreakerRecord] = []
-    mine.watch("svc", lambda record, now: heard.append(record))
-    assert _wait_for(lambda: len(heard) == 1, 2.0)  # the watcher's first reload
-    mine.record_failure("svc", make_policy(), BOOM, 1.0, 0.0)
-    theirs.set_state("svc", CircuitBreakerState.FORCED_OPEN, 0.0)
-    assert _wait_for(lambda: len(heard) == 2, 2.0)
-    assert heard[1].state is CircuitBreakerState.FORCED_OPEN
-    assert heard[1].changed_by == theirs.instance_id
-    assert not _wait_for(lambda: len(heard) > 2, 0.2)
+    heard = Recorder()
+    mine.watch("svc", heard)
+    assert _wait_for(lambda: len(heard.records) == 1, 2.0)  # the thread's first read
+    fail(mine, "svc", threshold=1)
+    apply(theirs, "svc", SetState(FORCED_OPEN))
+    assert _wait_for(lambda: len(heard.records) == 2, 2.0)
+    assert heard.records[1].state is FORCED_OPEN
+    assert heard.records[1].changed_by == theirs.instance_id
+    assert not _wait_for(lambda: len(heard.records) > 2, 0.2)
 
 
 def test_a_watcher_reloads_every_sync_interval_even_without_messages(
     make_store: StoreFactory, redis_client: redis.Redis[Any]
 ) -> None:
     store = make_store(sync_interval=0.1)
-    heard: list[BreakerRecord] = []
-    store.watch("svc", lambda record, now: heard.append(record))
+    heard = Recorder()
+    store.watch("svc", heard)
     # A change nobody published (a lost message) still arrives with the next reload.
     redis_client.hset(store.key("svc"), mapping={"state": "forced_open", "seq": "9" * 17})
-    assert _wait_for(lambda: any(r.state is CircuitBreakerState.FORCED_OPEN for r in heard), 2.0)
+    assert _wait_for(lambda: any(r.state is FORCED_OPEN for r in heard.records), 2.0)
 
 
 def test_the_watcher_is_one_daemon_thread_that_close_stops(make_store: StoreFactory) -> None:
     store = make_store()
     for name in ("a", "b", "c"):
-        store.watch(name, lambda record, now: None)
+        store.watch(name, Recorder())
     watchers = [t for t in threading.enumerate() if store.instance_id in t.name]
     assert len(watchers) == 1 and watchers[0].daemon
     store.close()
@@ -181,14 +255,18 @@ def test_an_unreachable_server_raises_only_store_unavailable_quickly(
     try:
         started = time.monotonic()
         operations: list[Callable[[], object]] = [
-            lambda: store.load("svc", 0.0),
             lambda: store.load_many(["a", "b"], 0.0),
-            lambda: store.record_failure("svc", make_policy(), BOOM, 1.0, 0.0),
-            lambda: store.record_success("svc", 0.0),
-            lambda: store.acquire_probe("svc", make_policy(), "t", 0.0),
-            lambda: store.complete_probe("svc", make_policy(), "t", None, 1.0, 0.0),
-            lambda: store.release_probe("svc", "t", 0.0),
-            lambda: store.set_state("svc", CircuitBreakerState.CLOSED, 0.0),
+            *(
+                lambda op=op: apply(store, "svc", op)
+                for op in (
+                    RecordFailure(0, BOOM, 1.0),
+                    RecordSuccess(0),
+                    AcquireProbe("t"),
+                    CompleteProbe("t", None, 1.0),
+                    ReleaseProbe("t"),
+                    SetState(CircuitBreakerState.CLOSED),
+                )
+            ),
         ]
         with caplog.at_level(logging.WARNING, logger="circuit_breaker"):
             for operation in operations:
@@ -219,7 +297,7 @@ def test_the_backend_registry_builds_it_by_name(redis_server: RedisServer) -> No
     store = build_store("redis", {"url": redis_server.url})
     try:
         assert isinstance(store, RedisStore)
-        assert store.load("x", 0.0).record.state is CircuitBreakerState.CLOSED
+        assert store.load_many(["x"], 0.0)["x"].record.state is CircuitBreakerState.CLOSED
     finally:
         store.close()
 
@@ -248,11 +326,11 @@ def test_bad_options_are_clear_value_errors(options: dict[str, Any], message: st
 def test_a_forked_child_gets_a_watcher_of_its_own(make_store: StoreFactory) -> None:
     """gunicorn --preload builds breakers in the parent; workers must still stay fresh."""
     store = make_store(sync_interval=0.1)
-    heard = threading.Event()
-    store.watch("svc", lambda record, now: heard.set())
+    heard = Recorder()
+    store.watch("svc", heard)
     pid = os.fork()
-    if pid == 0:  # the child: exit code 0 only if its own watcher delivers
-        heard.clear()
-        os._exit(0 if heard.wait(3) and store._thread is not None else 1)
+    if pid == 0:  # the child: exit code 0 only if its own thread delivers
+        heard.delivered.clear()
+        os._exit(0 if heard.delivered.wait(3) else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0

@@ -1,8 +1,12 @@
-"""The hybrid recovery schedule (DESIGN 2.2), as pure functions of the trip number.
+"""The hybrid recovery schedule, as pure functions of the trip number.
 
 Trip ``k`` is ``consecutive_circuit_breaks``: 1 for the first opening, +1 for every
 failed probe. The first ``fixed_retries`` trips wait the base interval, then the interval
 grows by ``multiplier`` per trip for up to ``max_exponential_retries`` trips.
+
+The interval is a closed form (one power), never a table built trip by trip: a schedule
+with a hundred million retries costs no more than one with five, and the Redis script
+computes the very same expression.
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+
+MAX_INTERVAL_SECONDS = 365 * 86400.0
+"""The longest wait any schedule produces: a deadline must stay a date people can read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,38 +31,18 @@ class RecoverySchedule:
 
     def interval(self, trip: int) -> float:
         """Nominal (unjittered) wait before the probe that follows trip ``trip``."""
-        if trip <= self.fixed_retries:
-            interval = self.base
-        else:
-            exponent = min(trip - self.fixed_retries, self.max_exponential_retries)
-            try:
-                interval = self.base * self.multiplier**exponent
-            except OverflowError:
-                interval = math.inf
-        if self.max_interval is not None:
-            interval = min(interval, self.max_interval)
-        return interval
+        exponent = min(max(trip - self.fixed_retries, 0), self.max_exponential_retries)
+        try:
+            interval = self.base * self.multiplier**exponent
+        except OverflowError:
+            interval = math.inf
+        cap = MAX_INTERVAL_SECONDS if self.max_interval is None else self.max_interval
+        return min(interval, cap)
 
     @property
     def last_trip(self) -> int:
         """The last trip the schedule plans for; later trips are "exhausted"."""
         return self.fixed_retries + self.max_exponential_retries
-
-    def compact_intervals(self) -> tuple[float, ...]:
-        """The distinct intervals: entry 0 for trips up to ``fixed_retries``, entry j for
-        trip ``fixed_retries + j``; later trips reuse the last entry (see ``lookup``).
-
-        Stops as soon as the interval stops changing (a cap, a multiplier of 1), so the
-        table a store receives stays small whatever the retry counts are.
-        """
-        table = [self.interval(self.fixed_retries)]
-        for step in range(1, self.max_exponential_retries + 1):
-            interval = self.interval(self.fixed_retries + step)
-            if interval == table[-1]:
-                break
-            table.append(interval)
-        return tuple(table)
-
 
     def exhausted(self, trip: int) -> bool:
         return trip > self.last_trip
@@ -75,8 +62,3 @@ def jitter_factor(ratio: float, enabled: bool, rng: random.Random | None = None)
     if not enabled or ratio == 0:
         return 1.0
     return (rng or random).uniform(1.0 - ratio, 1.0 + ratio)
-
-
-def lookup(table: tuple[float, ...], fixed_retries: int, trip: int) -> float:
-    """The interval of ``trip`` from a ``compact_intervals`` table."""
-    return table[min(max(trip - fixed_retries, 0), len(table) - 1)]

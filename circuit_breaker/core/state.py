@@ -11,3 +11,7 @@ class CircuitBreakerState(StrEnum):
     HALF_OPEN = "half_open"
     FORCED_OPEN = "forced_open"
     DISABLED = "disabled"
+
+
+MANUAL_STATES = frozenset({CircuitBreakerState.FORCED_OPEN, CircuitBreakerState.DISABLED})
+"""States entered by hand (or by an exhausted ``stay_open`` schedule) that last until a reset."""

@@ -1,0 +1,79 @@
+"""The events a store applies to a record, one small frozen value per kind.
+
+A breaker hands one of these to ``store.apply``; the store runs
+:func:`circuit_breaker.core.transitions.apply` on it atomically (or, in Redis, the Lua
+mirror of it). Operations that carry a probe ``token`` can be replayed: a token's
+verdict taken on local state while the store was down is settled with the store once
+it answers (see ``circuit_breaker.view``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from circuit_breaker.core.record import Fault
+from circuit_breaker.core.state import CircuitBreakerState
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFailure:
+    """An ordinary call admitted in ``generation`` failed in a way that counts."""
+
+    generation: int
+    fault: Fault
+    jitter: float
+    manual: ClassVar[bool] = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSuccess:
+    """An ordinary call admitted in ``generation`` succeeded: the failure streak ends."""
+
+    generation: int
+    manual: ClassVar[bool] = False
+
+
+@dataclass(frozen=True, slots=True)
+class AcquireProbe:
+    """Ask for the single probe permit; granted iff the record then holds ``token``."""
+
+    token: str
+    manual: ClassVar[bool] = False
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteProbe:
+    """The probe's verdict: ``fault`` None means it succeeded."""
+
+    token: str
+    fault: Fault | None
+    jitter: float
+    manual: ClassVar[bool] = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseProbe:
+    """Give the permit back unjudged (cancelled, interrupted): the next caller may probe."""
+
+    token: str
+    manual: ClassVar[bool] = False
+
+
+@dataclass(frozen=True, slots=True)
+class SetState:
+    """Manual control: CLOSED (reset), FORCED_OPEN or DISABLED."""
+
+    state: CircuitBreakerState
+    manual: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        if self.state not in SETTABLE_STATES:
+            raise ValueError(f"cannot set a breaker to {self.state.name} by hand")
+
+
+SETTABLE_STATES = frozenset(
+    {CircuitBreakerState.CLOSED, CircuitBreakerState.FORCED_OPEN, CircuitBreakerState.DISABLED}
+)
+Operation = RecordFailure | RecordSuccess | AcquireProbe | CompleteProbe | ReleaseProbe | SetState
+ProbeOperation = AcquireProbe | CompleteProbe | ReleaseProbe

@@ -1,0 +1,78 @@
+"""What a store keeps per breaker: the record the state machine reads and writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from circuit_breaker.core.state import CircuitBreakerState
+
+MESSAGE_LIMIT = 200
+
+
+def safe_text(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` as every store can hold it: valid UTF-8, no NUL, at most ``limit`` chars.
+
+    Exception messages come from anywhere (a file name decoded with ``surrogateescape``,
+    bytes from a socket); a store that cannot encode one must never fail the call.
+    """
+    cleaned = text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    return cleaned[:limit]
+
+
+def describe_exception(exc: BaseException) -> tuple[str, str]:
+    """``(type name, message)`` of ``exc``, even when its ``__str__`` raises."""
+    kind = safe_text(type(exc).__name__)
+    try:
+        message = str(exc)
+    except Exception:
+        message = f"<{kind} whose message cannot be read>"
+    return kind, safe_text(message)
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """What a failed call reports: the exception's type name and message, store-safe."""
+
+    type: str
+    message: str
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> Fault:
+        return cls(*describe_exception(exc))
+
+
+@dataclass(frozen=True, slots=True)
+class FailureInfo:
+    """The last counted failure, as shown in status, stamped with the store's clock."""
+
+    type: str
+    message: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerRecord:
+    """A breaker's shared state; a fresh record is CLOSED with zero counters.
+
+    ``generation`` grows whenever the state changes or someone acts by hand. A call
+    remembers the generation it was admitted in, and its failure counts only in that
+    same generation: a call that started before the breaker opened (and recovered)
+    cannot re-open it. ``seq`` grows with every write; readers keep the newest record.
+    """
+
+    state: CircuitBreakerState = CircuitBreakerState.CLOSED
+    failure_count: int = 0
+    consecutive_breaks: int = 0
+    opened_at: float | None = None
+    retry_at: float | None = None
+    probe_token: str | None = None
+    probe_until: float | None = None
+    reason: str | None = None
+    changed_at: float | None = None
+    changed_by: str | None = None
+    last_failure: FailureInfo | None = None
+    generation: int = 0
+    seq: int = 0
+
+
+FRESH_RECORD = BreakerRecord()

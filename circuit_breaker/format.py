@@ -1,0 +1,127 @@
+"""How breakers read to people: durations, state labels, retry phases and the status table.
+
+The CLI, the Django command, the admin and the health endpoint all show breakers
+through these functions, so a state or a deadline reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from circuit_breaker.core.state import MANUAL_STATES, CircuitBreakerState
+from circuit_breaker.core.status import BreakerStatus
+
+# state -> (label, what it means)
+STATE_LABELS: dict[CircuitBreakerState, tuple[str, str]] = {
+    CircuitBreakerState.CLOSED: ("Closed", "Calls pass"),
+    CircuitBreakerState.OPEN: ("Open", "Calls are rejected until the retry deadline"),
+    CircuitBreakerState.HALF_OPEN: ("Half-open", "One probe call may pass"),
+    CircuitBreakerState.FORCED_OPEN: ("Forced open", "Every call rejected until a manual reset"),
+    CircuitBreakerState.DISABLED: ("Disabled", "Every call passes, nothing counted, until a reset"),
+}
+MANUAL_PHASE = "manual, until reset"
+TABLE_COLUMNS = (
+    "NAME",
+    "PROFILE",
+    "STATE",
+    "FAILURES",
+    "TRIPS",
+    "RETRY PHASE",
+    "NEXT RETRY",
+    "CRITICAL",
+    "LAST FAILURE",
+)
+
+
+def format_duration(seconds: float, *, compact: bool = False) -> str:
+    """``252`` -> ``4m12s``, ``3723`` -> ``1h2m3s``; ``compact`` drops zero parts
+    (``300`` -> ``5m``, ``5400`` -> ``1h30m``), as configuration values are written."""
+    if not math.isfinite(seconds):
+        return "never" if seconds > 0 else "0s"
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if compact:
+        parts = [(hours, "h"), (minutes, "m"), (secs, "s")]
+        return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"
+
+
+def state_label(state: CircuitBreakerState | str) -> str:
+    """``"half_open"`` -> ``"Half-open"``; an unknown value is shown as it is."""
+    try:
+        return STATE_LABELS[CircuitBreakerState(state)][0]
+    except ValueError:
+        return str(state)
+
+
+def state_meaning(state: CircuitBreakerState | str) -> str:
+    try:
+        return STATE_LABELS[CircuitBreakerState(state)][1]
+    except ValueError:
+        return "Unknown state"
+
+
+def retry_phase_label(status: BreakerStatus) -> str:
+    """The retry phase, or "manual, until reset" for a breaker set by hand."""
+    if status.state in MANUAL_STATES:
+        return MANUAL_PHASE
+    return status.retry_phase
+
+
+def next_retry_label(status: BreakerStatus) -> str:
+    """When calls may next reach the dependency: "in 4m12s", "due now", "probing now"."""
+    state = status.state
+    if state is CircuitBreakerState.OPEN and status.retry_in is not None:
+        return f"in {format_duration(status.retry_in)}"
+    if state is CircuitBreakerState.HALF_OPEN:
+        return "probing now" if status.probing else "due now"
+    if state in MANUAL_STATES:
+        return "after a reset"
+    return "-"
+
+
+def failures_label(status: BreakerStatus) -> str:
+    """Failures so far against the threshold that opens the breaker: ``2/3``."""
+    return f"{status.failure_count}/{status.config.failure_threshold}"
+
+
+def status_row(status: BreakerStatus) -> tuple[str, ...]:
+    failure = status.last_failure
+    return (
+        status.name,
+        status.profile or "-",
+        status.state.value,
+        failures_label(status),
+        str(status.consecutive_breaks),
+        retry_phase_label(status),
+        next_retry_label(status),
+        "yes" if status.critical else "no",
+        "-" if failure is None else failure.type,
+    )
+
+
+def status_table(statuses: Iterable[BreakerStatus]) -> str:
+    """An aligned text table, one row per breaker (both status commands print it)."""
+    rows = [TABLE_COLUMNS, *(status_row(status) for status in statuses)]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(TABLE_COLUMNS))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def unreachable_notice(statuses: Iterable[BreakerStatus]) -> str | None:
+    """The line status commands print when the store could not be read, else None."""
+    errors = sorted({s.store.error or "no answer" for s in statuses if not s.store.reachable})
+    if not errors:
+        return None
+    return (
+        f"store unreachable ({'; '.join(errors)}): the states shown are this process's "
+        "local view, not the fleet's"
+    )

@@ -1,0 +1,41 @@
+"""The health rule, in one place: what a readiness probe should conclude from the breakers.
+
+"fail" when a critical breaker is not CLOSED (the service cannot do its job: take it
+out of the load balancer), "warn" when another breaker is not CLOSED or when the shared
+store cannot be read (the states shown are then the process's guesses, not the fleet's),
+"pass" otherwise. The Django health endpoint and the django-health-check class both
+render this verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from circuit_breaker.core.state import CircuitBreakerState
+from circuit_breaker.core.status import BreakerStatus
+
+Verdict = Literal["pass", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class Health:
+    status: Verdict
+    reason: str | None
+    statuses: Mapping[str, BreakerStatus]
+
+
+def judge(statuses: Mapping[str, BreakerStatus]) -> Health:
+    not_closed = sorted(n for n, s in statuses.items() if s.state is not CircuitBreakerState.CLOSED)
+    critical = [n for n in not_closed if statuses[n].critical]
+    errors = sorted(
+        {s.store.error or "no answer" for s in statuses.values() if not s.store.reachable}
+    )
+    if errors:
+        return Health("warn", f"store unreachable: {'; '.join(errors)}", statuses)
+    if critical:
+        return Health("fail", f"critical breakers not closed: {', '.join(critical)}", statuses)
+    if not_closed:
+        return Health("warn", f"breakers not closed: {', '.join(not_closed)}", statuses)
+    return Health("pass", None, statuses)

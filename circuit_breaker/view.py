@@ -1,0 +1,294 @@
+"""A breaker's local view of its store record: what makes the hot path free.
+
+The view holds the last record the store returned or pushed, and the time base to read
+it with (store clock = ``store_now + (local clock - local_at)``), so admission decides
+from memory. From the record it derives the fast paths the breaker's entry points read:
+``_hot`` (CLOSED, no failures, nobody listening: call the function and nothing else) and
+``_reject_until`` (OPEN before its deadline, or FORCED_OPEN: reject without a lock).
+
+While the store cannot be reached, operations run on a private memory store seeded with
+the last record (the outage fallback), and the process keeps deciding on its own. A
+probe permit or verdict taken that way is remembered by its token and settled with the
+store by the store's background thread as soon as the store answers again
+(:meth:`StoreView.flush`), so an orphan permit never locks the fleet out.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from circuit_breaker.core.config import BreakerConfig
+from circuit_breaker.core.operations import (
+    AcquireProbe,
+    CompleteProbe,
+    Operation,
+    ReleaseProbe,
+)
+from circuit_breaker.core.record import FRESH_RECORD, BreakerRecord
+from circuit_breaker.core.state import CircuitBreakerState
+from circuit_breaker.core.status import StoreHealth
+from circuit_breaker.errors import StoreUnavailableError
+from circuit_breaker.events import BreakerEvent, Listener, dispatch
+from circuit_breaker.stores.base import BreakerStore, StoreResult
+from circuit_breaker.stores.memory import MemoryStore
+
+logger = logging.getLogger("circuit_breaker")
+
+CLOSED = CircuitBreakerState.CLOSED
+OPEN = CircuitBreakerState.OPEN
+FORCED_OPEN = CircuitBreakerState.FORCED_OPEN
+DISABLED = CircuitBreakerState.DISABLED
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """Why a call may proceed: an ordinary call of ``generation``, or the probe ``token``.
+
+    ``counted`` is False while the breaker is DISABLED: the call passes, nothing counts.
+    """
+
+    generation: int
+    token: str | None = None
+    counted: bool = True
+
+
+UNCOUNTED = Admission(-1, counted=False)
+
+
+class StoreView:
+    """The record-following half of a breaker (see the module docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        config: BreakerConfig,
+        store: BreakerStore,
+        clock: Callable[[], float],
+        listeners: Iterable[Listener],
+        *,
+        load: bool = True,
+    ) -> None:
+        self.name = name
+        self._config = config
+        self._store = store
+        self._clock = clock
+        self._listeners: tuple[Listener, ...] = tuple(listeners)
+        self._lock = threading.Lock()
+        self._record = FRESH_RECORD
+        self._store_now = self._local_at = 0.0
+        self._fallback: MemoryStore | None = None  # local state while the store is down
+        self._store_error: str | None = None
+        self._unsettled: dict[str, Operation] = {}  # probe token -> what the store must hear
+        self._transitions: dict[tuple[str, str], int] = {}
+        self._ordinary = Admission(0)
+        self._hot: Admission | None = None
+        self._reject_until = -math.inf
+        if load:  # a registry reads all its breakers at once instead
+            self._sync_now()
+        store.watch(name, self)
+
+    # -- time ------------------------------------------------------------------------
+
+    def _store_time(self, local_now: float) -> float:
+        return self._store_now + (local_now - self._local_at)
+
+    # -- running operations ------------------------------------------------------------
+
+    def _run(self, operation: Operation) -> StoreResult:
+        """One operation on the store; if it cannot be reached, on local state instead.
+
+        Nothing the store raises reaches the caller: an unexpected error is a store bug,
+        logged, and handled like an outage for this one operation.
+        """
+        local_now = self._clock()
+        now = self._store_time(local_now)
+        try:
+            result = self._store.apply(self.name, operation, self._config, now)
+        except StoreUnavailableError as exc:
+            return self._run_locally(operation, now, local_now, str(exc))
+        except Exception as exc:
+            logger.exception("circuit breaker %r: the store failed; using local state", self.name)
+            return self._run_locally(operation, now, local_now, f"{type(exc).__name__}: {exc}")
+        if isinstance(operation, CompleteProbe | ReleaseProbe):
+            with self._lock:
+                self._unsettled.pop(operation.token, None)
+        self._accept(result, local_now, from_store=True)
+        return result
+
+    def _run_locally(
+        self, operation: Operation, now: float, local_now: float, error: str
+    ) -> StoreResult:
+        with self._lock:
+            fallback = self._fallback
+            if fallback is None:
+                fallback = self._fallback = MemoryStore({self.name: self._record})
+            self._store_error = error
+            # The store may hold a permit granted without our hearing the answer (or
+            # one granted before it went away): it must learn what became of the token.
+            if isinstance(operation, AcquireProbe):
+                self._unsettled.setdefault(operation.token, ReleaseProbe(operation.token))
+            elif isinstance(operation, CompleteProbe | ReleaseProbe):
+                self._unsettled[operation.token] = operation
+        result = fallback.apply(self.name, operation, self._config, now)
+        self._accept(result, local_now, from_store=False)
+        return result
+
+    def _run_manual(self, operation: Operation, actor: str | None) -> StoreResult:
+        """A manual action reaches the store or fails loudly (StoreUnavailableError)."""
+        local_now = self._clock()
+        result = self._store.apply(self.name, operation, self._config, self._store_time(local_now))
+        self._accept(result, local_now, from_store=True, actor=actor)
+        return result
+
+    def _sync_now(self) -> None:
+        """Read the record now (at construction, and for status pages)."""
+        local_now = self._clock()
+        try:
+            results = self._store.load_many([self.name], self._store_time(local_now))
+        except Exception as exc:  # StoreUnavailableError, or a store that is not ready
+            self.lost(str(exc) or type(exc).__name__)
+            return
+        self._accept(results[self.name], local_now, from_store=True)
+
+    # -- what the store's background thread calls (the Follower protocol) ---------------
+
+    def adopt(self, result: StoreResult) -> None:
+        self._accept(result, self._clock(), from_store=True)
+
+    def lost(self, error: str) -> None:
+        with self._lock:
+            if self._fallback is None:
+                self._fallback = MemoryStore({self.name: self._record})
+            self._store_error = error
+
+    def flush(self) -> None:
+        """Tell the store what became of probe permits taken while it was down."""
+        with self._lock:
+            pending = list(self._unsettled.items())
+        for token, operation in pending:
+            local_now = self._clock()
+            try:
+                result = self._store.apply(
+                    self.name, operation, self._config, self._store_time(local_now)
+                )
+            except Exception:  # still unreachable: keep it for the next cycle
+                return
+            with self._lock:
+                if self._unsettled.get(token) is operation:
+                    del self._unsettled[token]
+            self._accept(result, local_now, from_store=True)
+
+    # -- the view ----------------------------------------------------------------------
+
+    def _accept(
+        self,
+        result: StoreResult,
+        local_now: float,
+        *,
+        from_store: bool,
+        actor: str | None = None,
+    ) -> None:
+        """Keep ``result`` if it is newer; after an outage the store's record wins."""
+        record = result.record
+        with self._lock:
+            old = self._record
+            force = from_store and self._fallback is not None
+            if from_store:
+                self._fallback = None
+                self._store_error = None
+            newer = force or record.seq >= old.seq
+            if newer:
+                self._record = record
+                if math.isfinite(local_now) and math.isfinite(result.now):
+                    self._store_now, self._local_at = result.now, local_now
+                self._update_fast_paths()
+        if result.previous_state is not None:
+            self._state_changed(result.previous_state, record, "local", actor)
+        elif (
+            newer
+            and old.state is not record.state
+            and (force or record.changed_by != self._store.instance_id)
+        ):
+            self._state_changed(old.state, record, "remote", None)
+
+    def _update_fast_paths(self) -> None:
+        """Derive what the entry points read without a lock (call with ``_lock`` held)."""
+        record = self._record
+        if self._ordinary.generation != record.generation:
+            self._ordinary = Admission(record.generation)
+        quiet = not self._listeners  # listeners want every event: take the full path
+        hot = quiet and record.state is CLOSED and not record.failure_count
+        self._hot = self._ordinary if hot else None
+        until = -math.inf
+        if quiet and record.state is OPEN and record.retry_at is not None:
+            until = self._local_at + (record.retry_at - self._store_now)
+        elif quiet and record.state is FORCED_OPEN:
+            until = math.inf
+        self._reject_until = until
+
+    def _store_health(self) -> StoreHealth:
+        error = self._store_error
+        return StoreHealth(reachable=self._fallback is None, error=error)
+
+    # -- transitions: logs, events, counts ---------------------------------------------
+
+    def _state_changed(
+        self,
+        old: CircuitBreakerState,
+        record: BreakerRecord,
+        origin: str,
+        actor: str | None,
+    ) -> None:
+        new = record.state
+        with self._lock:
+            key = (old.value, new.value)
+            self._transitions[key] = self._transitions.get(key, 0) + 1
+        if origin == "local":
+            _log_transition(self.name, old, record, actor)
+        if self._listeners:
+            event = BreakerEvent(
+                "state_change",
+                self.name,
+                old=old,
+                new=new,
+                reason=record.reason,
+                origin="local" if origin == "local" else "remote",
+                actor=actor,
+            )
+            dispatch(self._listeners, event)
+
+    def transition_counts(self) -> dict[tuple[str, str], int]:
+        """State changes this process made or learned of, by (from, to)."""
+        with self._lock:
+            return dict(self._transitions)
+
+
+def _log_transition(
+    name: str, old: CircuitBreakerState, record: BreakerRecord, actor: str | None
+) -> None:
+    new = record.state
+    retry_in = None
+    if new is OPEN and record.retry_at is not None and record.opened_at is not None:
+        retry_in = round(record.retry_at - record.opened_at, 3)
+    logger.log(
+        logging.WARNING if new in (OPEN, FORCED_OPEN) else logging.INFO,
+        "circuit breaker %r: %s -> %s (%s)%s",
+        name,
+        old.value,
+        new.value,
+        record.reason,
+        "" if retry_in is None else f", retry in {retry_in:g}s",
+        extra={
+            "breaker": name,
+            "from_state": old.value,
+            "to_state": new.value,
+            "reason": record.reason,
+            "consecutive_breaks": record.consecutive_breaks,
+            "retry_in_seconds": retry_in,
+            "actor": actor,
+        },
+    )
