@@ -7,6 +7,8 @@
 | E003 | ``HEALTH_DETAIL`` is not "public", "staff" or "token" |
 | E004 | ``CIRCUIT_BREAKERS`` is not a dict, or has unknown keys |
 | E005 | the django store's database is not PostgreSQL or SQLite |
+| E006 | ``DATABASE_TIMEOUT`` (the bound on each access to the breakers' tables) is not a
+  number of seconds > 0 |
 | W001 | ``HEALTH_DETAIL`` is "token" but ``HEALTH_TOKEN`` is empty |
 | W002 | the django store's database alias has ``ATOMIC_REQUESTS``: breaker state would
   commit or roll back with each request's transaction |
@@ -26,6 +28,7 @@ from circuit_breaker.config import load_config
 from circuit_breaker.errors import ConfigError, closest
 from circuit_breaker_django.apps import store_problem
 from circuit_breaker_django.conf import DEFAULTS, HEALTH_DETAILS, SETTING, get_config
+from circuit_breaker_django.database import timeout_problem
 from circuit_breaker_django.store import CLOCK_SQL
 
 ID = "circuit_breaker_django"
@@ -54,6 +57,10 @@ def check_settings(
         messages.append(checks.Error(f"{SETTING}: {problem}", id=f"{ID}.E002"))
     elif config.store == "django":
         messages += _database_checks(config.database)
+    # Checked whatever the store: the admin's row sync is bounded by it too.
+    bad_timeout = timeout_problem(config.database_timeout)
+    if bad_timeout is not None:
+        messages.append(checks.Error(f"{SETTING}: {bad_timeout}", id=f"{ID}.E006"))
     if config.health_detail not in HEALTH_DETAILS:
         messages.append(
             checks.Error(

@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "CONFIG": [],  # YAML files; later ones override earlier ones
     "STORE": "django",  # "django" | "memory" | "redis://..."
     "DATABASE": "default",  # database alias of the django store
+    "DATABASE_TIMEOUT": 2.0,  # seconds any one access to the breakers' tables may take
     "HEALTH_DETAIL": "staff",  # "public" | "staff" | "token"
     "HEALTH_TOKEN": None,
     "SYNC_INTERVAL": 1.0,  # seconds a process trusts its view of a shared store
@@ -37,6 +38,7 @@ class AppSettings:
     config: tuple[Path, ...]
     store: Any
     database: Any
+    database_timeout: Any
     health_detail: Any
     health_token: Any
     sync_interval: Any
@@ -62,6 +64,7 @@ def get_config() -> AppSettings:
         config=_paths(merged["CONFIG"]),
         store=merged["STORE"],
         database=merged["DATABASE"],
+        database_timeout=merged["DATABASE_TIMEOUT"],
         health_detail=merged["HEALTH_DETAIL"],
         health_token=merged["HEALTH_TOKEN"],
         sync_interval=merged["SYNC_INTERVAL"],

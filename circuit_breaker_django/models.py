@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from django.conf import settings
-from django.db import models
+from django.db import models, router
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from circuit_breaker.core.state import CircuitBreakerState
@@ -77,21 +79,56 @@ class Transition(models.Model):
 def sync_breaker_rows(names: Iterable[str] | None = None) -> list[str]:
     """Make sure a row exists for each name (default: every registry breaker).
 
-    One query when nothing is missing; the missing rows are bulk-created with ``seq``
-    seeded from the clock, so a re-created record never looks older than a deleted one.
-    Returns the names created.
+    The admin list calls this on every view, so it runs on the app's own bounded
+    connection (:mod:`circuit_breaker_django.database`): a database that stops answering
+    fails the sync within ``DATABASE_TIMEOUT`` instead of hanging the page. The rows are
+    committed at once, outside any transaction of the caller's. One query when nothing is
+    missing; otherwise one INSERT more, with ``seq`` seeded from the database clock so a
+    re-created record never looks older than a deleted one. Returns the names created.
     """
     from circuit_breaker_django import registry
-    from circuit_breaker_django.store import database_now
+    from circuit_breaker_django.database import shared_database
 
-    wanted = set(registry.names() if names is None else names)
+    wanted = sorted(set(registry.names() if names is None else names))
     if not wanted:
         return []
-    existing = set(Breaker.objects.filter(name__in=wanted).values_list("name", flat=True))
-    missing = sorted(wanted - existing)
-    if missing:
-        seq = int(database_now(Breaker.objects.db) * 1_000_000)
-        Breaker.objects.bulk_create(
-            [Breaker(name=name, seq=seq) for name in missing], ignore_conflicts=True
-        )
+    database = shared_database(router.db_for_write(Breaker))
+    return database.run(partial(_create_missing_rows, wanted), atomic=False)
+
+
+def _create_missing_rows(names: list[str], cursor: CursorWrapper) -> list[str]:
+    from circuit_breaker_django.store import CLOCK_SQL
+
+    connection = cursor.db
+    quote = connection.ops.quote_name
+    table, name_column = quote(Breaker._meta.db_table), quote("name")
+    cursor.execute(
+        f"SELECT {name_column} FROM {table} WHERE {name_column} IN "
+        f"({', '.join(['%s'] * len(names))})",
+        names,
+    )
+    existing = {row[0] for row in cursor.fetchall()}
+    missing = [name for name in names if name not in existing]
+    if not missing:
+        return []
+    # Every column from the model's own defaults, except seq: the database clock in µs.
+    fields = [field for field in Breaker._meta.concrete_fields if not field.primary_key]
+    seq_sql = f"CAST({CLOCK_SQL[connection.vendor]} * 1000000 AS BIGINT)"
+    rows, params = [], []
+    for name in missing:
+        row = Breaker(name=name)
+        values = []
+        for field in fields:
+            if field.name == "seq":
+                values.append(seq_sql)
+            else:
+                values.append("%s")
+                params.append(field.get_db_prep_save(field.pre_save(row, add=True), connection))
+        rows.append(f"({', '.join(values)})")
+    columns = ", ".join(quote(field.column) for field in fields)
+    cursor.execute(
+        f"INSERT INTO {table} ({columns}) VALUES {', '.join(rows)} "
+        f"ON CONFLICT ({name_column}) DO NOTHING",
+        params,
+    )
     return missing

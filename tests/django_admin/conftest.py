@@ -17,7 +17,7 @@ from pytest_django import Settings
 
 from circuit_breaker.registry import BreakerRegistry
 from circuit_breaker.stores import BreakerStore
-from circuit_breaker_django import registry
+from circuit_breaker_django import database, registry
 from circuit_breaker_django.actions import record_transition
 from circuit_breaker_django.models import Breaker, sync_breaker_rows
 
@@ -55,13 +55,19 @@ def install_registry(
 
 
 @pytest.fixture(autouse=True)
-def breakers(db: None) -> Iterator[None]:
-    """A fresh registry for each test, its rows in the table."""
+def breakers(transactional_db: None) -> Iterator[None]:
+    """A fresh registry for each test, its rows in the table.
+
+    The rows are created (here and by the list view) on the app's own connection, which
+    commits: every admin test is transactional, or the rows would outlive the test and the
+    test's open transaction would hide its rows from that connection.
+    """
     install_registry()
     yield
     installed = registry._target()
     registry.configure(None)
     installed.store.close()  # a store's background thread must not outlive its test
+    database.close_all()
 
 
 def trip(name: str) -> None:
@@ -88,7 +94,7 @@ def action_url(name: str, action: str) -> str:
 
 
 @pytest.fixture
-def client_for(db: None) -> Callable[..., Client]:
+def client_for(transactional_db: None) -> Callable[..., Client]:
     """``client_for("view_breaker", ...)``: a logged-in staff user with exactly those perms."""
 
     def make(*codenames: str) -> Client:

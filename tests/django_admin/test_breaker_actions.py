@@ -14,7 +14,7 @@ from circuit_breaker_django import registry
 from circuit_breaker_django.models import Breaker, Transition
 from tests.django_admin.conftest import action_url, change_url, trip
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # rows synced on the app's own connection
 
 LIST_URL = "admin:circuit_breaker_django_breaker_changelist"
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from tests.django_admin.conftest import change_url, trip
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # rows synced on the app's own connection
 
 
 def test_detail_shows_status_resolved_config_and_recent_transitions(

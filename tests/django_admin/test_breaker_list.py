@@ -19,7 +19,7 @@ from tests.django_admin.conftest import ALL_NAMES, install_registry, trip
 from tests.helpers import FakeClock
 from tests.services import skip_or_fail
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # rows synced on the app's own connection
 
 LIST_URL = "admin:circuit_breaker_django_breaker_changelist"
 

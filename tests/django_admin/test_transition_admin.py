@@ -14,7 +14,7 @@ from circuit_breaker_django import actions, registry
 from circuit_breaker_django.models import Transition
 from tests.django_admin.conftest import trip
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # rows synced on the app's own connection
 
 LIST_URL = "admin:circuit_breaker_django_transition_changelist"
 

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from circuit_breaker.registry import BreakerRegistry
-from circuit_breaker_django import registry
+from circuit_breaker_django import database, registry
 from circuit_breaker_django.actions import record_transition
 from circuit_breaker_django.store import DjangoStore
 
@@ -26,6 +26,13 @@ BREAKERS: dict[str, Any] = {
 
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def close_store_connections() -> Iterator[None]:
+    """The app's own connections end with each test (the test database is dropped later)."""
+    yield
+    database.close_all()
 
 
 @pytest.fixture

@@ -96,6 +96,17 @@ def test_unknown_setting_key_is_e004_with_a_hint(settings: Any, yaml_file: Path)
     assert hints == ["did you mean 'HEALTH_TOKEN'?"]
 
 
+@pytest.mark.parametrize("timeout", [0, -1, "2", True, None, float("inf")])
+def test_a_database_timeout_that_is_not_positive_seconds_is_e006(
+    settings: Any, yaml_file: Path, timeout: Any
+) -> None:
+    found = ids(CONFIG=[yaml_file], STORE="memory", DATABASE_TIMEOUT=timeout)
+    assert "DATABASE_TIMEOUT must be a number of seconds > 0" in found[
+        "circuit_breaker_django.E006"
+    ]
+    assert "circuit_breaker_django.E006" not in ids(CONFIG=[yaml_file], DATABASE_TIMEOUT=0.5)
+
+
 def test_token_mode_without_a_token_is_w001(settings: Any, yaml_file: Path) -> None:
     assert "circuit_breaker_django.W001" in ids(CONFIG=[yaml_file], HEALTH_DETAIL="token")
     found = ids(CONFIG=[yaml_file], HEALTH_DETAIL="token", HEALTH_TOKEN="t")

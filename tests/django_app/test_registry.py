@@ -8,12 +8,16 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import DataError, connection
+from django.test.utils import CaptureQueriesContext
 
 from circuit_breaker import MemoryStore
 from circuit_breaker_django import actions, registry
+from circuit_breaker_django.database import DatabaseUnavailable, is_outage
 from circuit_breaker_django.models import Breaker, Transition, sync_breaker_rows
 from circuit_breaker_django.store import DjangoStore
 from tests.django_app.conftest import trip
+from tests.django_app.servers import answer_start_up_then_freeze, tcp_server, temporary_alias
 
 YAML = """\
 version: 1
@@ -86,16 +90,47 @@ def test_a_failing_transition_write_never_breaks_the_call(
     assert any("could not store" in r.getMessage() for r in caplog.records)
 
 
-def test_sync_breaker_rows_creates_missing_rows_in_one_insert(
-    configured: Path, db: None, django_assert_num_queries: Any
+def test_sync_breaker_rows_creates_missing_rows_on_the_apps_own_connection(
+    configured: Path, transactional_db: None
 ) -> None:
     Breaker.objects.create(name="external_api")
     registry.names()  # built (and read from its store) before counting
-    with django_assert_num_queries(3):  # existing names, the clock, one bulk insert
+    with CaptureQueriesContext(connection) as host_queries:
         assert sync_breaker_rows() == ["payment_gateway"]
-    with django_assert_num_queries(1):
         assert sync_breaker_rows() == []
-    assert Breaker.objects.get(name="payment_gateway").seq > 10**15  # µs of the clock
+    assert host_queries.captured_queries == []  # the host's connection ran none of it
+    created = Breaker.objects.get(name="payment_gateway")
+    assert created.seq > 10**15  # µs of the database clock
+    assert (created.state, created.failure_count, created.last_failure_type) == ("closed", 0, "")
+    assert created.updated_at is not None
+
+
+@pytest.mark.e2e
+def test_sync_breaker_rows_fails_within_the_bound_when_the_database_never_answers(
+    settings: Any, django_db_blocker: Any
+) -> None:
+    settings.CIRCUIT_BREAKERS = {**settings.CIRCUIT_BREAKERS, "DATABASE_TIMEOUT": 0.5}
+    settings.DATABASE_ROUTERS = ["tests.django_app.routers.BreakersToFrozen"]
+    with (
+        tcp_server(answer_start_up_then_freeze) as port,
+        temporary_alias("frozen", HOST="127.0.0.1", PORT=str(port)),
+        django_db_blocker.unblock(),
+        pytest.raises(DatabaseUnavailable, match=r"no answer within 0\.5s") as raised,
+    ):
+        sync_breaker_rows(["external_api"])  # real wait: the bound
+    assert is_outage(raised.value)
+
+
+def test_sync_breaker_rows_reports_a_name_the_table_cannot_hold_as_bad_data(
+    transactional_db: None,
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite stores NUL bytes and over-long strings")
+    for name in ("nul\x00inside", "n" * 201):  # PostgreSQL text cannot hold NUL; max 200
+        with pytest.raises(DataError) as raised:
+            sync_breaker_rows([name])
+        assert not is_outage(raised.value), name
+    assert not Breaker.objects.exists()
 
 
 def test_transitions_on_an_event_loop_are_stored_off_the_loop(
