@@ -29,7 +29,7 @@ from circuit_breaker.errors import ConfigError, closest
 from circuit_breaker_django.apps import store_problem
 from circuit_breaker_django.conf import DEFAULTS, HEALTH_DETAILS, SETTING, get_config
 from circuit_breaker_django.database import timeout_problem
-from circuit_breaker_django.store import CLOCK_SQL
+from circuit_breaker_django.db_clock import CLOCK_SQL
 
 ID = "circuit_breaker_django"
 

@@ -265,6 +265,11 @@ class StoreDatabase:
         finally:
             self._lock.release()
 
+    @property
+    def connection(self) -> BaseDatabaseWrapper | None:
+        """The open connection, if any (for ``CaptureQueriesContext`` in tests)."""
+        return self._wrapper
+
     def close(self) -> None:
         """Close the connection (a later ``run`` opens a new one)."""
         with self._lock:

@@ -11,6 +11,7 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from circuit_breaker.core.state import CircuitBreakerState
+from circuit_breaker_django.db_clock import seq_sql
 
 STATE_CHOICES = [(state.value, state.value.replace("_", " ")) for state in CircuitBreakerState]
 
@@ -97,8 +98,6 @@ def sync_breaker_rows(names: Iterable[str] | None = None) -> list[str]:
 
 
 def _create_missing_rows(names: list[str], cursor: CursorWrapper) -> list[str]:
-    from circuit_breaker_django.store import CLOCK_SQL
-
     connection = cursor.db
     quote = connection.ops.quote_name
     table, name_column = quote(Breaker._meta.db_table), quote("name")
@@ -113,14 +112,14 @@ def _create_missing_rows(names: list[str], cursor: CursorWrapper) -> list[str]:
         return []
     # Every column from the model's own defaults, except seq: the database clock in µs.
     fields = [field for field in Breaker._meta.concrete_fields if not field.primary_key]
-    seq_sql = f"CAST({CLOCK_SQL[connection.vendor]} * 1000000 AS BIGINT)"
+    first_seq = seq_sql(connection.vendor)
     rows, params = [], []
     for name in missing:
         row = Breaker(name=name)
         values = []
         for field in fields:
             if field.name == "seq":
-                values.append(seq_sql)
+                values.append(first_seq)
             else:
                 values.append("%s")
                 params.append(field.get_db_prep_save(field.pre_save(row, add=True), connection))

@@ -1,19 +1,20 @@
-"""The ``django`` store: breaker records in the ``Breaker`` table, through the ORM.
+"""The ``django`` store: breaker records in the ``Breaker`` table, on the app's own connection.
 
-Every operation is one ``transaction.atomic()`` holding the breaker's row lock:
+Every operation is one transaction on a dedicated, bounded connection
+(:mod:`circuit_breaker_django.database`: the host project's queries and transactions are
+never touched, and a database that stops answering fails the operation within
+``DATABASE_TIMEOUT``):
 
 1. ``INSERT ... ON CONFLICT DO NOTHING`` makes sure the row exists (safe when many
    processes create it at once; ``seq`` seeded from the database clock in microseconds).
-   On SQLite this write, being the transaction's first statement, also takes the
-   database write lock up front -- ``BEGIN IMMEDIATE`` semantics -- so the read below
-   cannot race another writer (``select_for_update`` is a no-op there).
+   On SQLite the transaction began with ``BEGIN IMMEDIATE``, holding the write lock.
 2. ``SELECT ... FOR UPDATE`` reads the row and the database server's clock.
-3. The state machine decides (:func:`circuit_breaker.stores.base.decide`); an
-   ``UPDATE`` writes the result if any.
+3. The state machine decides (:func:`circuit_breaker.stores.base.decide`); an ``UPDATE``
+   writes the result if any.
 
 The store clock is the database server's (epoch seconds), so app-server clock skew is
-harmless. Reads (``load_many``) are one query, clock included. A background thread
-re-reads the watched breakers every ``sync_interval`` (a database pushes nothing).
+harmless. A background thread re-reads the watched breakers every ``sync_interval``
+(a database pushes nothing); callers never read.
 """
 
 from __future__ import annotations
@@ -22,14 +23,12 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models.expressions import RawSQL
-from django.utils import timezone
+from django.db import DatabaseError, InterfaceError
+from django.db.backends.utils import CursorWrapper
 
 from circuit_breaker.core.config import BreakerConfig
 from circuit_breaker.core.operations import Operation
@@ -37,15 +36,13 @@ from circuit_breaker.core.record import BreakerRecord, FailureInfo
 from circuit_breaker.core.state import CircuitBreakerState
 from circuit_breaker.stores.base import Follower, OutageGuard, StoreResult, decide
 from circuit_breaker.stores.sync import BackgroundSync
+from circuit_breaker_django.database import StoreDatabase, is_outage
+from circuit_breaker_django.db_clock import clock_sql, seq_sql
+from circuit_breaker_django.models import Breaker
 
-# The database server's clock as epoch seconds (a float), by vendor.
-CLOCK_SQL = {
-    "postgresql": "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)",
-    "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
-}
 STORE_ERRORS: tuple[type[BaseException], ...] = (DatabaseError, InterfaceError)
-OPTION_NAMES = ("using", "sync_interval")
-_FIELDS = (
+OPTION_NAMES = ("using", "sync_interval", "timeout")
+COLUMNS = (
     "state",
     "failure_count",
     "consecutive_breaks",
@@ -64,35 +61,11 @@ _FIELDS = (
 )
 
 
-def is_outage(exc: BaseException) -> bool:
-    """The database cannot be talked to (not: it refused one statement's data)."""
-    return isinstance(exc, OperationalError | InterfaceError)
-
-
-def clock_sql(connection: BaseDatabaseWrapper) -> str:
-    """The SQL expression of ``connection``'s server clock; ValueError if unsupported."""
-    try:
-        return CLOCK_SQL[connection.vendor]
-    except KeyError:
-        raise ValueError(
-            f"the django circuit-breaker store supports {' and '.join(sorted(CLOCK_SQL))}, "
-            f"not {connection.vendor!r}; use STORE 'redis://...' or 'memory'"
-        ) from None
-
-
-def database_now(using: str = "default") -> float:
-    """The database server's time, epoch seconds (one query)."""
-    connection = connections[using]
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {clock_sql(connection)}")
-        return float(cursor.fetchone()[0])
-
-
 def _process_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def _to_record(row: Mapping[str, Any]) -> BreakerRecord:
+def to_record(row: Mapping[str, Any]) -> BreakerRecord:
     failure = None
     if row["last_failure_type"]:
         failure = FailureInfo(
@@ -115,7 +88,7 @@ def _to_record(row: Mapping[str, Any]) -> BreakerRecord:
     )
 
 
-def _to_columns(record: BreakerRecord) -> dict[str, Any]:
+def to_columns(record: BreakerRecord) -> dict[str, Any]:
     failure = record.last_failure
     return {
         "state": record.state.value,
@@ -136,6 +109,10 @@ def _to_columns(record: BreakerRecord) -> dict[str, Any]:
     }
 
 
+def _quoted(cursor: CursorWrapper, name: str) -> str:
+    return str(cursor.db.ops.quote_name(name))
+
+
 class DjangoStore:
     """Breaker state shared by every process that uses the same database."""
 
@@ -146,106 +123,114 @@ class DjangoStore:
         *,
         using: str = "default",
         sync_interval: float = 1.0,
+        timeout: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if isinstance(sync_interval, bool) or not isinstance(sync_interval, int | float) or not (
+            sync_interval > 0
+        ):
+            raise ValueError(f"sync_interval must be a number > 0, got {sync_interval!r}")
         self.using = using
         self.sync_interval = float(sync_interval)
         self.instance_id = _process_id()
+        self.database = StoreDatabase(using, timeout=timeout)
         self._guard = OutageGuard(
-            "circuit breaker database store",
+            f"circuit breaker database store ({using!r})",
             STORE_ERRORS,
             is_outage=is_outage,
-            retry_interval=self.sync_interval or 1.0,
+            retry_interval=self.sync_interval,
             clock=clock,
         )
-        self._sync = BackgroundSync(
-            self, name=f"django-{using}", sync_interval=self.sync_interval or 1.0
-        )
-
-    # -- plumbing ----------------------------------------------------------------------
-
-    @property
-    def _connection(self) -> BaseDatabaseWrapper:
-        return connections[self.using]
-
-    @contextmanager
-    def _round_trip(self, *, probe: bool) -> Iterator[BaseDatabaseWrapper]:
-        """One guarded round trip; after an error, drop a connection that is broken."""
-        with self._guard.probe() if probe else self._guard.attempt():
-            connection = self._connection
-            try:
-                yield connection
-            except STORE_ERRORS:
-                if not connection.in_atomic_block:
-                    connection.close_if_unusable_or_obsolete()
-                raise
-
-    def _table(self, connection: BaseDatabaseWrapper) -> str:
-        from circuit_breaker_django.models import Breaker
-
-        return connection.ops.quote_name(Breaker._meta.db_table)
+        self._sync = BackgroundSync(self, name=f"django-{using}", sync_interval=self.sync_interval)
 
     # -- the protocol ------------------------------------------------------------------
 
     def apply(
         self, name: str, operation: Operation, config: BreakerConfig, now: float
     ) -> StoreResult:
-        from circuit_breaker_django.models import Breaker
+        def transition(cursor: CursorWrapper) -> StoreResult:
+            return self._transition(cursor, name, operation, config)
 
-        manual = operation.manual
-        with self._round_trip(probe=manual) as connection, transaction.atomic(using=self.using):
-            clock = clock_sql(connection)
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"INSERT INTO {self._table(connection)} "
-                    "(name, state, failure_count, consecutive_breaks, last_failure_type, "
-                    "last_failure_message, generation, seq, updated_at) "
-                    "VALUES (%s, 'closed', 0, 0, '', '', 0, "
-                    f"CAST({clock} * 1000000 AS BIGINT), %s) "
-                    "ON CONFLICT (name) DO NOTHING",
-                    [name, connection.ops.adapt_datetimefield_value(timezone.now())],
-                )
-            row = (
-                Breaker.objects.using(self.using)
-                .select_for_update()
-                .filter(name=name)
-                .annotate(store_now=RawSQL(clock, ()))
-                .values("pk", "store_now", *_FIELDS)
-                .get()
+        if operation.manual:
+            # An operator acting right after a failover must reach the database as it is.
+            self.database.close()
+            with self._guard.probe():
+                return self.database.run(transition, atomic=True)
+        with self._guard.attempt():
+            return self.database.run(transition, atomic=True)
+
+    def _transition(
+        self, cursor: CursorWrapper, name: str, operation: Operation, config: BreakerConfig
+    ) -> StoreResult:
+        vendor = cursor.db.vendor
+        table = _quoted(cursor, Breaker._meta.db_table)
+        now_iso = cursor.db.ops.adapt_datetimefield_value(datetime.now(UTC))
+        cursor.execute(
+            f"INSERT INTO {table} (name, state, failure_count, consecutive_breaks, "
+            "last_failure_type, last_failure_message, generation, seq, updated_at) "
+            f"VALUES (%s, 'closed', 0, 0, '', '', 0, {seq_sql(vendor)}, %s) "
+            "ON CONFLICT (name) DO NOTHING",
+            [name, now_iso],
+        )
+        lock = " FOR UPDATE" if vendor == "postgresql" else ""
+        columns = ", ".join(_quoted(cursor, column) for column in COLUMNS)
+        cursor.execute(
+            f"SELECT {clock_sql(vendor)}, {columns} FROM {table} WHERE name = %s{lock}", [name]
+        )
+        store_now, *values = cursor.fetchone()
+        now = float(store_now)
+        updated, result = decide(
+            to_record(dict(zip(COLUMNS, values, strict=True))),
+            operation,
+            config,
+            now,
+            self.instance_id,
+        )
+        if updated is not None:
+            changes = to_columns(updated)
+            assignments = ", ".join(f"{_quoted(cursor, column)} = %s" for column in changes)
+            cursor.execute(
+                f"UPDATE {table} SET {assignments}, updated_at = %s WHERE name = %s",
+                [*changes.values(), now_iso, name],
             )
-            store_now = float(row["store_now"])
-            updated, result = decide(
-                _to_record(row), operation, config, store_now, self.instance_id
-            )
-            if updated is not None:
-                Breaker.objects.using(self.using).filter(pk=row["pk"]).update(
-                    **_to_columns(updated), updated_at=timezone.now()
-                )
         return result
 
     def load_many(self, names: Sequence[str], now: float) -> dict[str, StoreResult]:
         """One query: the rows that exist, and the clock (a fresh record for the rest)."""
         if not names:
             return {}
-        with self._round_trip(probe=True) as connection, connection.cursor() as cursor:
-            columns = ", ".join(f"b.{connection.ops.quote_name(f)}" for f in ("name", *_FIELDS))
+
+        def read(cursor: CursorWrapper) -> list[tuple[Any, ...]]:
+            table = _quoted(cursor, Breaker._meta.db_table)
+            columns = ", ".join(f"b.{_quoted(cursor, c)}" for c in ("name", *COLUMNS))
             placeholders = ", ".join(["%s"] * len(names))
             cursor.execute(
                 f"SELECT c.store_now, {columns} "
-                f"FROM (SELECT {clock_sql(connection)} AS store_now) c "
-                f"LEFT JOIN {self._table(connection)} b ON b.name IN ({placeholders})",
+                f"FROM (SELECT {clock_sql(cursor.db.vendor)} AS store_now) c "
+                f"LEFT JOIN {table} b ON b.name IN ({placeholders})",
                 list(names),
             )
-            rows = cursor.fetchall()
+            return list(cursor.fetchall())
+
+        with self._guard.probe():
+            rows = self.database.run(read, atomic=False)
         store_now = float(rows[0][0])
-        fields = ("name", *_FIELDS)
         found = {
-            row[1]: _to_record(dict(zip(fields, row[1:], strict=True)))
+            row[1]: to_record(dict(zip(COLUMNS, row[2:], strict=True)))
             for row in rows
             if row[1] is not None
         }
         fresh = BreakerRecord()
         return {name: StoreResult(found.get(name, fresh), store_now) for name in names}
+
+    def now(self) -> float:
+        """The database server's time, epoch seconds (one query)."""
+
+        def read(cursor: CursorWrapper) -> float:
+            cursor.execute(f"SELECT {clock_sql(cursor.db.vendor)}")
+            return float(cursor.fetchone()[0])
+
+        return self.database.run(read, atomic=False)
 
     def watch(self, name: str, follower: Follower) -> None:
         self._sync.watch(name, follower)
@@ -254,16 +239,14 @@ class DjangoStore:
         self._sync.unwatch(name, follower)
 
     def close(self) -> None:
-        """Stop the background thread (connections belong to Django, which closes them)."""
+        """Stop the background thread and close the store's connection."""
         self._sync.stop()
+        self.database.close()
 
     # -- what the background thread calls (the SyncSource protocol) ----------------------
 
     def refresh(self, names: Sequence[str]) -> Mapping[str, StoreResult]:
-        try:
-            return self.load_many(names, 0.0)
-        finally:
-            connections[self.using].close_if_unusable_or_obsolete()
+        return self.load_many(names, 0.0)
 
     def listen(self, timeout: float) -> Iterable[tuple[str, StoreResult]]:
         """A database pushes nothing: wait for the next cycle."""
@@ -271,7 +254,7 @@ class DjangoStore:
         return ()
 
     def reset(self) -> None:
-        """Nothing to drop: the next query opens a connection if needed."""
+        """Nothing to drop: the bounded connection replaces a broken one by itself."""
 
     def __repr__(self) -> str:
         return f"<DjangoStore using={self.using!r} sync_interval={self.sync_interval:g}>"

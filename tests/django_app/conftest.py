@@ -61,7 +61,7 @@ def install() -> Iterator[Callable[..., BreakerRegistry]]:
 
 
 @pytest.fixture
-def django_store(db: None) -> Iterator[DjangoStore]:
+def django_store(transactional_db: None) -> Iterator[DjangoStore]:
     store = DjangoStore(sync_interval=1.0)
     yield store
     store.close()

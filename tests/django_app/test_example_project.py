@@ -49,7 +49,7 @@ def upstream() -> Iterator[Upstream]:
 
 @pytest.fixture
 def example_site(
-    settings: Any, upstream: Upstream, monkeypatch: pytest.MonkeyPatch, db: None
+    settings: Any, upstream: Upstream, monkeypatch: pytest.MonkeyPatch, transactional_db: None
 ) -> Iterator[None]:
     monkeypatch.syspath_prepend(str(EXAMPLE))
     settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "shop"]

@@ -46,6 +46,6 @@ def seed_record(store: BreakerStore, name: str, record: BreakerRecord) -> None:
         client.hset(store.key(name), mapping=mapping)
         return
     from circuit_breaker_django.models import Breaker
-    from circuit_breaker_django.store import _to_columns
+    from circuit_breaker_django.store import to_columns
 
-    Breaker.objects.update_or_create(name=name, defaults=_to_columns(record))
+    Breaker.objects.update_or_create(name=name, defaults=to_columns(record))

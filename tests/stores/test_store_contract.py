@@ -44,9 +44,8 @@ DISABLED = CircuitBreakerState.DISABLED
 BOOM = Fault("ConnectionError", "upstream refused")
 IMMEDIATE = 1e-6  # a deadline that has passed by the next operation, in any store's clock
 
-# The django store's table must exist (pytest-django only sets the database up for tests
-# that ask for it before they run).
-pytestmark = pytest.mark.django_db
+# The django store works on a connection of its own, which sees committed rows only.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def make_config(
