@@ -8,7 +8,7 @@ each in a temp dir with persistence off, killed (SIGKILL) at teardown. Without
 Fixtures (exposed to tests/stores through its conftest):
 
 - ``redis_cluster``: a session-wide 3-master cluster; ``make_redis_cluster``: a cluster of
-  the test's own (replicas, ``cluster-require-full-coverage``) that it may break.
+  the test's own (replicas, ``cluster-require-full-coverage``, TLS) that it may break.
 - ``redis_sentinel``: a session-wide primary + replica + 3 sentinels;
   ``make_redis_sentinel``: one of the test's own, for failovers.
 - ``tls_redis``: a session-wide TLS-only server with a password and an ACL user, its CA,
@@ -202,7 +202,11 @@ def start_all(processes: list[RedisProcess]) -> None:
 
 
 class LocalCluster:
-    """A Redis Cluster of ``masters`` (slots split evenly) and ``replicas`` per master."""
+    """A Redis Cluster of ``masters`` (slots split evenly) and ``replicas`` per master.
+
+    With ``tls``, every node (client port, cluster bus, replication) speaks TLS only and
+    asks for ``PASSWORD``; ``certificates`` are then the ones to trust.
+    """
 
     def __init__(
         self,
@@ -213,11 +217,14 @@ class LocalCluster:
         replicas: int = 0,
         require_full_coverage: bool = True,
         node_timeout_ms: int = CLUSTER_NODE_TIMEOUT_MS,
+        tls: bool = False,
     ) -> None:
+        self.certificates = make_certificates(directory) if tls else None
         self.nodes: list[RedisProcess] = []
         for index in range(masters * (1 + replicas)):
             node_dir = directory / f"node{index}"
             node_dir.mkdir()
+            port = free_port()
             config = [
                 "cluster-enabled yes",
                 "cluster-config-file nodes.conf",
@@ -225,7 +232,18 @@ class LocalCluster:
                 f"cluster-port {free_port()}",
                 f"cluster-require-full-coverage {'yes' if require_full_coverage else 'no'}",
             ]
-            self.nodes.append(RedisProcess(binary, node_dir, config))
+            client_options: dict[str, Any] = {}
+            if self.certificates is not None:
+                config += [
+                    *tls_server_config(self.certificates, port),
+                    "tls-cluster yes",
+                    "tls-replication yes",
+                    f"masterauth {PASSWORD}",
+                ]
+                client_options = tls_client_options(self.certificates)
+            self.nodes.append(
+                RedisProcess(binary, node_dir, config, port=port, client_options=client_options)
+            )
         self.masters = self.nodes[:masters]
         self.replicas = self.nodes[masters:]
         self.slot_ranges: dict[int, tuple[int, int]] = {}
@@ -238,6 +256,8 @@ class LocalCluster:
     @property
     def url(self) -> str:
         """Any one node: a cluster client discovers the rest."""
+        if self.certificates is not None:
+            return f"rediss://:{PASSWORD}@{HOST}:{self.masters[0].port}"
         return f"redis://{HOST}:{self.masters[0].port}"
 
     @property
@@ -305,6 +325,8 @@ class LocalCluster:
         wait_until(reached, timeout, f"cluster_state:{state} on every live node")
 
     def kill(self, node: RedisProcess) -> None:
+        """The cluster notices after the node timeout: until then every live node still
+        says ``ok``; wait for a failover with :meth:`node_for_key`."""
         node.kill()
 
     def node_for_slot(self, slot: int) -> RedisProcess:
@@ -330,7 +352,8 @@ class LocalCluster:
         raise LookupError(f"no key found in slots {first}-{last}")
 
     def client(self, **options: Any) -> RedisCluster[Any]:
-        return RedisCluster(HOST, self.masters[0].port, decode_responses=True, **options)
+        merged = {"decode_responses": True, **self.masters[0].client_options, **options}
+        return RedisCluster(HOST, self.masters[0].port, **merged)
 
     def stop(self) -> None:
         for node in self.nodes:
@@ -532,7 +555,7 @@ def make_certificates(directory: Path) -> Certificates:
         return certificate(subject, key, None, [(constraints, True), (usage, True)]), key
 
     def leaf(
-        subject: str, ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey], purpose: Any
+        subject: str, ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey], *purposes: Any
     ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         key = ec.generate_private_key(ec.SECP256R1())
         names = x509.SubjectAlternativeName(
@@ -540,13 +563,16 @@ def make_certificates(directory: Path) -> Certificates:
         )
         extensions: list[tuple[x509.ExtensionType, bool]] = [
             (x509.BasicConstraints(ca=False, path_length=None), True),
-            (x509.ExtendedKeyUsage([purpose]), False),
+            (x509.ExtendedKeyUsage(list(purposes)), False),
             (names, False),
         ]
         return certificate(subject, key, (ca[0].subject, ca[1]), extensions), key
 
     ca = authority("circuit-breaker test CA")
-    server = leaf("redis-server", ca, ExtendedKeyUsageOID.SERVER_AUTH)
+    # A server is also a TLS client: of its primary (replication) and of its cluster peers.
+    server = leaf(
+        "redis-server", ca, ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH
+    )
     client = leaf("breakers", ca, ExtendedKeyUsageOID.CLIENT_AUTH)
     other = authority("an untrusted CA")
     return Certificates(
@@ -559,25 +585,35 @@ def make_certificates(directory: Path) -> Certificates:
     )
 
 
-class TlsRedis:
-    """A TLS-only server (no plain port) asking for a password; an ACL user besides.
+def tls_server_config(certificates: Certificates, port: int) -> list[str]:
+    """TLS only on ``port``, asking for ``PASSWORD``.
 
     Client certificates are optional (``tls-auth-clients optional``): a client may use
     TLS with only a password, or present a certificate, which is then verified.
     """
+    return [
+        "port 0",
+        f"tls-port {port}",
+        f"tls-cert-file {certificates.server_cert}",
+        f"tls-key-file {certificates.server_key}",
+        f"tls-ca-cert-file {certificates.ca}",
+        "tls-auth-clients optional",
+        f"requirepass {PASSWORD}",
+    ]
+
+
+def tls_client_options(certificates: Certificates) -> dict[str, Any]:
+    return {"ssl": True, "ssl_ca_certs": str(certificates.ca), "password": PASSWORD}
+
+
+class TlsRedis:
+    """A TLS-only server (no plain port) asking for a password; an ACL user besides."""
 
     def __init__(self, binary: str, directory: Path) -> None:
         self.certificates = make_certificates(directory)
-        certs = self.certificates
         port = free_port()
         config = [
-            "port 0",
-            f"tls-port {port}",
-            f"tls-cert-file {certs.server_cert}",
-            f"tls-key-file {certs.server_key}",
-            f"tls-ca-cert-file {certs.ca}",
-            "tls-auth-clients optional",
-            f"requirepass {PASSWORD}",
+            *tls_server_config(self.certificates, port),
             f"user {ACL_USER} on >{ACL_PASSWORD} ~* &* +@all",
         ]
         self.server = RedisProcess(
@@ -585,11 +621,7 @@ class TlsRedis:
             directory,
             config,
             port=port,
-            client_options={
-                "ssl": True,
-                "ssl_ca_certs": str(certs.ca),
-                "password": PASSWORD,
-            },
+            client_options=tls_client_options(self.certificates),
         )
         self.port = port
         self.url = f"rediss://{HOST}:{port}/0"

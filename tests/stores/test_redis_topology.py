@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import redis
+from redis.cluster import RedisCluster
 
 from circuit_breaker.stores.redis_topology import (
     UNAVAILABLE_ERRORS,
@@ -506,6 +507,23 @@ def test_cluster_runs_the_script_on_each_master(
         direct.delete(key)
         direct.close()
     topology.check()
+
+
+def test_cluster_over_tls_with_a_password(
+    make_redis_cluster: ClusterFactory, closing: list[RedisTopology]
+) -> None:
+    cluster = make_redis_cluster(tls=True)
+    assert cluster.certificates is not None
+    topology = build(
+        closing, {"url": cluster.url, "cluster": True, "ssl_ca_certs": str(cluster.certificates.ca)}
+    )
+    assert topology.describe().endswith("(TLS)")
+    assert PASSWORD not in topology.describe()
+    for master in cluster.masters:
+        round_trip(topology, cluster.key_on(master))
+    client = topology.client()
+    assert isinstance(client, RedisCluster)
+    assert {node.port for node in client.get_primaries()} == {m.port for m in cluster.masters}
 
 
 def test_a_cluster_that_is_down_at_start_up_is_an_outage_not_a_crash() -> None:
