@@ -364,29 +364,66 @@ class LocalCluster:
 
 
 class LocalSentinel:
-    """A primary, one replica and ``sentinels`` sentinels watching them as ``cbtest``."""
+    """A primary, one replica and ``sentinels`` sentinels watching them as ``cbtest``.
 
-    def __init__(self, binary: str, directory: Path, *, sentinels: int = 3) -> None:
+    With ``tls``, servers and sentinels speak TLS only (replication too) and the servers
+    ask for ``PASSWORD``; the sentinels ask for none.
+    """
+
+    def __init__(
+        self, binary: str, directory: Path, *, sentinels: int = 3, tls: bool = False
+    ) -> None:
         self.binary = binary
         self.directory = directory
         self.service_name = SERVICE_NAME
-        primary_dir, replica_dir = directory / "server0", directory / "server1"
-        primary_dir.mkdir()
-        replica_dir.mkdir()
-        self.servers = [RedisProcess(binary, primary_dir, [])]
-        primary = self.servers[0]
-        self.servers.append(RedisProcess(binary, replica_dir, [f"replicaof {HOST} {primary.port}"]))
+        self.certificates = make_certificates(directory) if tls else None
+        ports = [free_port(), free_port()]
+        primary_address = f"{HOST} {ports[0]}"
+        self.servers: list[RedisProcess] = []
+        for index, port in enumerate(ports):
+            server_dir = directory / f"server{index}"
+            server_dir.mkdir()
+            config = [f"replicaof {primary_address}"] if index else []
+            client_options: dict[str, Any] = {}
+            if self.certificates is not None:
+                config += [
+                    *tls_server_config(self.certificates, port),
+                    "tls-replication yes",
+                    f"masterauth {PASSWORD}",
+                ]
+                client_options = tls_client_options(self.certificates)
+            self.servers.append(
+                RedisProcess(binary, server_dir, config, port=port, client_options=client_options)
+            )
         quorum = sentinels // 2 + 1
         self.sentinels: list[RedisProcess] = []
         for index in range(sentinels):
             sentinel_dir = directory / f"sentinel{index}"
             sentinel_dir.mkdir()
+            port = free_port()
             config = [
-                f"sentinel monitor {SERVICE_NAME} {HOST} {primary.port} {quorum}",
+                f"sentinel monitor {SERVICE_NAME} {primary_address} {quorum}",
                 f"sentinel down-after-milliseconds {SERVICE_NAME} {SENTINEL_DOWN_AFTER_MS}",
                 f"sentinel failover-timeout {SERVICE_NAME} {SENTINEL_FAILOVER_TIMEOUT_MS}",
             ]
-            self.sentinels.append(RedisProcess(binary, sentinel_dir, config, sentinel=True))
+            client_options = {}
+            if self.certificates is not None:
+                config += [
+                    *tls_server_config(self.certificates, port, password=None),
+                    "tls-replication yes",  # how a sentinel reaches the servers
+                    f"sentinel auth-pass {SERVICE_NAME} {PASSWORD}",
+                ]
+                client_options = {"ssl": True, "ssl_ca_certs": str(self.certificates.ca)}
+            self.sentinels.append(
+                RedisProcess(
+                    binary,
+                    sentinel_dir,
+                    config,
+                    port=port,
+                    sentinel=True,
+                    client_options=client_options,
+                )
+            )
 
     @property
     def sentinel_addresses(self) -> list[str]:
@@ -585,21 +622,23 @@ def make_certificates(directory: Path) -> Certificates:
     )
 
 
-def tls_server_config(certificates: Certificates, port: int) -> list[str]:
-    """TLS only on ``port``, asking for ``PASSWORD``.
+def tls_server_config(
+    certificates: Certificates, port: int, *, password: str | None = PASSWORD
+) -> list[str]:
+    """TLS only on ``port``, asking for ``password`` (None: none).
 
     Client certificates are optional (``tls-auth-clients optional``): a client may use
     TLS with only a password, or present a certificate, which is then verified.
     """
-    return [
+    config = [
         "port 0",
         f"tls-port {port}",
         f"tls-cert-file {certificates.server_cert}",
         f"tls-key-file {certificates.server_key}",
         f"tls-ca-cert-file {certificates.ca}",
         "tls-auth-clients optional",
-        f"requirepass {PASSWORD}",
     ]
+    return [*config, f"requirepass {password}"] if password is not None else config
 
 
 def tls_client_options(certificates: Certificates) -> dict[str, Any]:

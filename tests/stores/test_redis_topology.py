@@ -584,6 +584,24 @@ def test_sentinel_round_trip_on_the_primary(
     topology.client().delete(key)
 
 
+def test_sentinel_over_tls_with_a_password(
+    make_redis_sentinel: SentinelFactory, key: str, closing: list[RedisTopology]
+) -> None:
+    setup = make_redis_sentinel(tls=True, sentinels=1)
+    assert setup.certificates is not None
+    options = sentinel_options(
+        setup, url=f"rediss://:{PASSWORD}@/0", ssl_ca_certs=str(setup.certificates.ca)
+    )
+    topology = build(closing, options)
+    assert isinstance(topology, SentinelTopology)
+    round_trip(topology, key)
+    assert topology.follow_primary() is False
+    assert topology.primary == setup.primary.address
+    with topology.fresh_client() as client:
+        assert client.exists(key)
+    assert topology.describe().endswith("(db 0, TLS)")
+
+
 def test_sentinel_without_any_reachable_sentinel_fails_with_a_clear_error(
     closing: list[RedisTopology],
 ) -> None:
