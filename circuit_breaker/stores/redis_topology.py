@@ -398,8 +398,9 @@ def _parse(options: Mapping[str, Any]) -> tuple[RedisOptions | None, list[Option
             check.report("password", "also given in url: give it once")
 
     tls = url is not None and url.scheme == "rediss"
+    url_read = url is not None or options.get("url") is None  # a bad url: reported already
     for key, value in ssl_files.items():
-        if value is not None and not tls:
+        if value is not None and url_read and not tls:
             check.report(key, "needs TLS: use a rediss:// url")
     if ssl_files["ssl_keyfile"] is not None and ssl_files["ssl_certfile"] is None:
         check.report("ssl_keyfile", "needs ssl_certfile (the certificate the key belongs to)")

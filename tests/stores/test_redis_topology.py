@@ -308,6 +308,11 @@ def test_each_bad_option_is_one_problem_naming_its_key(
     assert str(problem).startswith(f"{key}")
 
 
+def test_a_bad_tls_url_is_not_also_blamed_on_the_ssl_options() -> None:
+    problem = only_problem({"url": "rediss://h:abc/0", "ssl_ca_certs": "ca.pem"})
+    assert problem.key == "url"
+
+
 def test_a_bad_sentinel_entry_is_located_by_its_index() -> None:
     problem = only_problem({"sentinels": ["h1:26379", "h2:port"], "service_name": "c"})
     assert problem.path == ("sentinels", 1)
@@ -320,7 +325,7 @@ def test_every_problem_is_reported_at_once() -> None:
             "cluster": True,
             "sentinels": ["nowhere"],
             "url": "redis://h:abc/0",
-            "ssl_certfile": "c.pem",
+            "ssl_keyfile": "c.key",
             "sync_interval": -1,
             "colour": "blue",
         }
@@ -329,7 +334,7 @@ def test_every_problem_is_reported_at_once() -> None:
         "colour",
         "sentinels",
         "service_name",
-        "ssl_certfile",
+        "ssl_keyfile",
         "sync_interval",
         "url",
     ]
