@@ -21,6 +21,14 @@ import pytest
 import redis
 
 from circuit_breaker.stores.redis import RedisStore
+from tests.redis_topologies import (  # noqa: F401  (fixtures for the topology tests)
+    make_redis_cluster,
+    make_redis_sentinel,
+    redis_cluster,
+    redis_sentinel,
+    tls_redis,
+    unix_redis,
+)
 from tests.services import skip_or_fail
 
 
