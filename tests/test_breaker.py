@@ -1,4 +1,4 @@
-"""CircuitBreaker behaviour with one process and the memory store (DESIGN 2)."""
+"""CircuitBreaker behaviour with one process and the memory store."""
 
 from __future__ import annotations
 

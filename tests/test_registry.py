@@ -1,4 +1,4 @@
-"""BreakerRegistry: building, lookup, status and reload (DESIGN 3)."""
+"""BreakerRegistry: building, lookup, status and reload."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The recovery schedule: intervals per trip for each built-in profile (DESIGN 2.2)."""
+"""The recovery schedule: intervals per trip for each built-in profile."""
 
 from __future__ import annotations
 
