@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest pytest-postgres demo bench clean
+.PHONY: test lint typecheck docs package-check pytest pytest-postgres demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,13 +16,22 @@ $(STAMP): pyproject.toml
 # (DATABASE_URL, default: the local server); under CI=true PostgreSQL must be there.
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-test: lint typecheck pytest pytest-postgres
+test: lint typecheck docs package-check pytest pytest-postgres
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict circuit_breaker circuit_breaker_django
+
+# The documentation site, into site/ (offline: see mkdocs.yml). NO_MKDOCS_2_WARNING turns
+# off a notice about the theme's future that mkdocs-material prints on every build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The sdist and the wheel: built, checked, and the wheel installed and run with Django.
+package-check: $(STAMP)
+	$(BIN)/python -m tests.packaging.check_package
 
 pytest: $(STAMP)
 	$(BIN)/pytest
@@ -44,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache site build dist

@@ -27,7 +27,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="circuit-breaker side by side with pybreaker, circuitbreaker, "
-        "aiobreaker and purgatory (DESIGN section 6).",
+        "aiobreaker and purgatory, judged against the project's speed targets.",
     )
     parser.add_argument(
         "--quick",

@@ -1,4 +1,4 @@
-"""URLconf for the health scenario: the app mounted where DESIGN 5 puts it."""
+"""URLconf for the health scenario: the app mounted where the docs mount it."""
 
 from django.urls import include, path  # type: ignore[import-untyped]
 

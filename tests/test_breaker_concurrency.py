@@ -1,4 +1,4 @@
-"""Exactly one probe at a time across threads and asyncio tasks (DESIGN 2.1)."""
+"""Exactly one probe at a time across threads and asyncio tasks."""
 
 from __future__ import annotations
 

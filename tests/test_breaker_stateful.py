@@ -1,4 +1,4 @@
-"""The breaker against a small reference model of DESIGN 2.1/2.2, driven by hypothesis."""
+"""The breaker against a small reference model of its states and schedule, driven by hypothesis."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``python -m circuit_breaker check|status``."""
+"""``python -m circuit_breaker check|status``: validate files, read live state from the store."""
 
 from __future__ import annotations
 

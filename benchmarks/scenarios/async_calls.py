@@ -12,7 +12,7 @@ from benchmarks.harness import Measure, interleave
 from benchmarks.report import Row
 from benchmarks.scenarios.common import BARE, OURS, anoop, overhead_row
 
-TARGET_PEERS = ("aiobreaker", "purgatory")  # DESIGN 6 names these for call_async
+TARGET_PEERS = ("aiobreaker", "purgatory")  # the async peers call_async is judged against
 
 
 def _judge_against_named(row: Row, quick: bool) -> None:

@@ -1,8 +1,8 @@
 """The ``redis`` store against pybreaker's CircuitRedisStorage and purgatory's Redis storage.
 
-Success path: overhead of a closed-state call (DESIGN: no round trip per call, within
-3x of the memory store, 50x faster than pybreaker's Redis storage). Failure path: time
-of a counted failure. Commands per call come from the private server's commandstats.
+Success path: overhead of a closed-state call (target: no round trip per call, within
+3x of the memory store, 50x faster than pybreaker's Redis storage). Failure path: time of
+a counted failure. Commands per call come from the private server's commandstats.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def _failure_rows(context: Context, server: RedisServer, callers: dict[str, Call
     samples = interleave(candidates, Settings(max(3, settings.rounds // 3),
                                               settings.round_ns, settings.quick))
     timing = overhead_row("redis", "failure: counted failure overhead", samples,
-                          target="(no DESIGN target)")
+                          target="(no target)")
     to_us = 1 / 1000
     timing.unit = "µs"
     timing.ours = None if timing.ours is None else timing.ours * to_us

@@ -46,7 +46,7 @@ def run(context: Context) -> list[Row]:
         f"registry.status() of {BREAKERS} breakers",
         "ms",
         status.median / 1e6,
-        target="(no DESIGN target)",
+        target="(no target)",
         spread=status.spread,
         notes="memory store",
     )

@@ -103,7 +103,7 @@ def run(context: Context) -> list[Row]:
             throughput.pop(OURS),
             throughput,
             better="higher",
-            target="(no DESIGN target)",
+            target="(no target)",
             spread=samples[OURS].spread,
         ))
     rows.append(_counting_row(context))

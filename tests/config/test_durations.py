@@ -1,4 +1,4 @@
-"""Duration texts (DESIGN 3)."""
+"""Duration texts: ``30s``, ``1h30m``, ``250ms``, and the bare numbers that are refused."""
 
 from __future__ import annotations
 
