@@ -47,6 +47,7 @@ class LazyRegistry:
         (:func:`circuit_breaker_django.actions.record_transition`) is the caller's to add.
         """
         with self._lock:
+            self._close_built()
             self._registry = registry
             self._pinned = registry is not None
 
@@ -54,7 +55,13 @@ class LazyRegistry:
         """Drop a registry built from settings (the next use rebuilds it); keep a pinned one."""
         with self._lock:
             if not self._pinned:
+                self._close_built()
                 self._registry = None
+
+    def _close_built(self) -> None:
+        """A registry built from settings owns its store: stop its background thread."""
+        if self._registry is not None and not self._pinned:
+            self._registry.store.close()
 
     def get(self, name: str) -> CircuitBreaker:
         return self._target().get(name)

@@ -61,6 +61,21 @@ def install() -> Iterator[Callable[..., BreakerRegistry]]:
 
 
 @pytest.fixture
+def make_django_store() -> Iterator[Callable[..., DjangoStore]]:
+    """``make_django_store(**options)``: stores closed after the test (their threads too)."""
+    made: list[DjangoStore] = []
+
+    def make(**options: Any) -> DjangoStore:
+        store = DjangoStore(**options)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+
+
+@pytest.fixture
 def django_store(transactional_db: None) -> Iterator[DjangoStore]:
     store = DjangoStore(sync_interval=1.0)
     yield store

@@ -101,9 +101,9 @@ def test_a_database_timeout_that_is_not_positive_seconds_is_e006(
     settings: Any, yaml_file: Path, timeout: Any
 ) -> None:
     found = ids(CONFIG=[yaml_file], STORE="memory", DATABASE_TIMEOUT=timeout)
-    assert "DATABASE_TIMEOUT must be a number of seconds > 0" in found[
-        "circuit_breaker_django.E006"
-    ]
+    assert (
+        "DATABASE_TIMEOUT must be a number of seconds > 0" in found["circuit_breaker_django.E006"]
+    )
     assert "circuit_breaker_django.E006" not in ids(CONFIG=[yaml_file], DATABASE_TIMEOUT=0.5)
 
 

@@ -232,9 +232,7 @@ def test_an_sqlite_file_that_cannot_be_opened_is_an_outage(
 ) -> None:
     missing = tmp_path / "no-such-directory" / "breakers.sqlite3"
     with (
-        temporary_alias(
-            "lost", ENGINE="django.db.backends.sqlite3", NAME=str(missing), OPTIONS={}
-        ),
+        temporary_alias("lost", ENGINE="django.db.backends.sqlite3", NAME=str(missing), OPTIONS={}),
         django_db_blocker.unblock(),
         pytest.raises(DatabaseUnavailable, match="unable to open database file") as raised,
     ):
@@ -267,9 +265,7 @@ def test_errors_the_database_answers_with_are_not_outages(transactional_db: None
         )
     assert not is_outage(missing_table.value)
     assert not is_outage(incomplete_row.value)
-    assert "circuit breaker connection to database 'default'" in str(
-        incomplete_row.value.__notes__
-    )
+    assert "circuit breaker connection to database 'default'" in str(incomplete_row.value.__notes__)
 
 
 def wrapped_by_django(driver_error: Exception) -> BaseException:

@@ -61,9 +61,7 @@ def test_automatic_transitions_are_stored(configured: Path, db: None) -> None:
     assert row.consecutive_breaks == 1
 
 
-def test_manual_actions_are_stored_with_the_user(
-    configured: Path, transactional_db: None
-) -> None:
+def test_manual_actions_are_stored_with_the_user(configured: Path, transactional_db: None) -> None:
     user = get_user_model().objects.create_user("alice", password="x")
     breaker = registry.get("external_api")
     actions.force_open(breaker, user)

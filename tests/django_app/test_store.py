@@ -209,11 +209,13 @@ def store_queries(store: DjangoStore) -> Iterator[CaptureQueriesContext]:
         yield captured
 
 
-def test_concurrent_threads_lose_no_failure_count(transactional_db: None) -> None:
+def test_concurrent_threads_lose_no_failure_count(
+    transactional_db: None, make_django_store: Callable[..., DjangoStore]
+) -> None:
     # On SQLite (a file: see tests/django_settings.py) select_for_update does nothing:
     # the store's insert-first transaction must serialise the writers.
     threads, per_thread = 4, 10
-    stores = [DjangoStore(sync_interval=0.1) for _ in range(threads)]
+    stores = [make_django_store(sync_interval=0.1) for _ in range(threads)]
     errors: list[BaseException] = []
 
     def hammer(store: DjangoStore) -> None:
@@ -236,11 +238,11 @@ def test_concurrent_threads_lose_no_failure_count(transactional_db: None) -> Non
 
 
 async def test_call_async_runs_store_operations_off_the_event_loop(
-    transactional_db: None, clock: FakeClock
+    transactional_db: None, clock: FakeClock, make_django_store: Callable[..., DjangoStore]
 ) -> None:
     # Django refuses ORM calls on a running event loop (SynchronousOnlyOperation), so
     # this passes only if the breaker offloads every store operation to a thread.
-    store = DjangoStore(sync_interval=0.1)
+    store = make_django_store(sync_interval=0.1)
     breaker = make(store, clock)
 
     async def refuse_async() -> None:
@@ -260,9 +262,12 @@ async def test_call_async_runs_store_operations_off_the_event_loop(
 
 
 def test_database_down_the_breaker_goes_on_locally_and_warns_once(
-    django_db_blocker: object, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    django_db_blocker: object,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    make_django_store: Callable[..., DjangoStore],
 ) -> None:
-    store = DjangoStore(using="unreachable", sync_interval=1.0, clock=clock)
+    store = make_django_store(using="unreachable", sync_interval=1.0, clock=clock)
     with django_db_blocker.unblock(), caplog.at_level(logging.WARNING, "circuit_breaker"):  # type: ignore[attr-defined]
         breaker = make(store, clock)
         assert breaker.call(ok) == "ok"  # no store exception reaches the caller

@@ -28,11 +28,14 @@ from typing import Any
 from tests.packaging.sandbox import ROOT, copy_of_the_repository, fresh_venv, pip_install, run
 
 TEMPLATES = "circuit_breaker_django/templates/admin/circuit_breaker_django"
+MIGRATIONS = sorted(
+    path.stem for path in (ROOT / "circuit_breaker_django" / "migrations").glob("0*.py")
+)
 WHEEL_MUST_HOLD = (
     "circuit_breaker/py.typed",
     "circuit_breaker_django/py.typed",
     "circuit_breaker_django/migrations/__init__.py",
-    "circuit_breaker_django/migrations/0001_initial.py",
+    *(f"circuit_breaker_django/migrations/{name}.py" for name in MIGRATIONS),
     f"{TEMPLATES}/styles.html",
     f"{TEMPLATES}/breaker/change_list.html",
     f"{TEMPLATES}/breaker/change_form.html",
@@ -142,7 +145,7 @@ def main() -> None:
         venv = str(workdir / "venv")
         assert str(result["library"]).startswith(venv), result
         assert str(result["app"]).startswith(venv), result
-        assert result["migrations"] == ["0001_initial"], result
+        assert result["migrations"] == MIGRATIONS, result
         assert result["breakers"], result
         templates: dict[str, str] = result["templates"]
         list_template = "admin/circuit_breaker_django/breaker/change_list.html"
@@ -150,7 +153,7 @@ def main() -> None:
         outside = {n: o for n, o in templates.items() if not o.startswith(venv)}
         assert not outside, f"templates not read from the wheel: {outside}"
         step(
-            f"OK: {len(templates)} app templates and migration 0001_initial served from the "
+            f"OK: {len(templates)} app templates and {len(MIGRATIONS)} migrations served from the "
             f"wheel; health endpoint lists {len(result['breakers'])} breakers"
         )
 

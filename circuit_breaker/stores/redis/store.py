@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -122,6 +123,7 @@ class RedisStore:
             retry_interval=self.sync_interval,
         )
         self._pubsub: PubSub | None = None
+        self._pubsub_pid = 0
         self._sync = BackgroundSync(self, name=self.instance_id, sync_interval=self.sync_interval)
 
     @staticmethod
@@ -197,6 +199,7 @@ class RedisStore:
             if self._pubsub is None:
                 self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
                 self._pubsub.subscribe(self.channel)
+                self._pubsub_pid = os.getpid()
                 self._sync.wake()  # whatever was published while away is lost: re-read
             message = self._pubsub.get_message(timeout=timeout)
         if message is None or message.get("type") != "message":
@@ -209,7 +212,8 @@ class RedisStore:
 
     def reset(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
-        if pubsub is not None:
+        # A forked child must not close its parent's subscription: the socket is shared.
+        if pubsub is not None and self._pubsub_pid == os.getpid():
             with contextlib.suppress(RedisError, OSError):
                 pubsub.close()
 
