@@ -83,3 +83,12 @@ def test_variable_in_overridden_value_is_not_needed(write_yaml: WriteYaml) -> No
     config = load_config(base, local, environ={})
     assert config.store is not None
     assert config.store.options == {"url": "redis://localhost"}
+
+
+def test_unresolved_variable_in_version_is_reported_once(write_yaml: WriteYaml) -> None:
+    path = write_yaml("c.yaml", "version: ${CB_NOT_SET}\nbreakers:\n  x: {}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.path) == (1, "version")
+    assert "CB_NOT_SET" in problem.message
