@@ -21,6 +21,8 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_VALUE = "tag:yaml.org,2002:value"  # the key "=", which safe_load reads as text
 _REFUSED = object()  # a value already reported as not allowed
 
 KeyPath = tuple[str | int, ...]
@@ -157,23 +159,51 @@ class _Converter:
             return self._unsafe(node)
 
     def _mapping(self, node: yaml.MappingNode) -> dict[str, Entry]:
-        self.loader.flatten_mapping(node)  # YAML merge keys (<<: *anchor)
-        result: dict[str, Entry] = {}
+        """The mapping's own keys over those its merge key (``<<: *anchor``) brings."""
+        own: dict[str, Entry] = {}
+        merged: dict[str, Entry] = {}
+        merge_line: int | None = None
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
-            key = self._value(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            if key_node.tag == _MERGE:
+                if merge_line is not None:
+                    self._refuse(key_node, f"duplicate key '<<' (first given on line {merge_line})")
+                merge_line = line
+                for source in self._merge_sources(value_node):
+                    for key, entry in source.items():
+                        merged.setdefault(key, entry)  # earlier mappings win
+                continue
+            key = self._key(key_node)
             if key is _REFUSED:
                 continue
             if not isinstance(key, str):
                 self._refuse(key_node, f"keys must be plain text (got {key!r})")
                 continue
-            if key in result:
-                first = result[key].where.line
+            if key in own:
+                first = own[key].where.line
                 self._refuse(key_node, f"duplicate key {key!r} (first given on line {first})")
             entry = self.entry(value_node, line)
             if entry.value is not _REFUSED:
-                result[key] = entry
-        return result
+                own[key] = entry
+        return {**merged, **own} if merged else own
+
+    def _key(self, node: yaml.Node) -> Any:
+        if node.tag == _VALUE:
+            return node.value
+        return self._value(node) if isinstance(node, yaml.ScalarNode) else None
+
+    def _merge_sources(self, node: yaml.Node) -> list[dict[str, Entry]]:
+        """The mappings a merge key names: one mapping, or a list of them."""
+        nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        sources: list[dict[str, Entry]] = []
+        for source in nodes:
+            if not isinstance(source, yaml.MappingNode):
+                self._refuse(source, "a merge key (<<) takes a mapping or a list of mappings")
+                continue
+            value = self.entry(source, source.start_mark.line + 1).value
+            if isinstance(value, dict):
+                sources.append(value)
+        return sources
 
     def _unsafe(self, node: yaml.Node) -> object:
         tag = node.tag.replace("tag:yaml.org,2002:", "!!")
