@@ -27,6 +27,12 @@ _REFUSED = object()  # a value already reported as not allowed
 
 KeyPath = tuple[str | int, ...]
 
+# Bounds on a document once its aliases are expanded: far above any real configuration
+# (1,000 breakers giving every key and 17 exception classes are 45,000 values and five
+# levels), far below what makes loading slow or exhausts memory.
+MAX_VALUES = 250_000
+MAX_DEPTH = 64
+
 
 @dataclass(frozen=True, slots=True)
 class Location:
@@ -101,9 +107,12 @@ def read_yaml(path: Path, display: str) -> tuple[Entry | None, list[ConfigProble
         node = loader.get_single_node()
         if node is None:  # an empty file is an empty configuration
             return Entry({}, Location(display, 1)), []
+        _Measure(display).check(node)
         converter = _Converter(loader, display)
         entry = converter.entry(node, node.start_mark.line + 1)
         return (None if entry.value is _REFUSED else entry), converter.problems
+    except _Oversized as exc:
+        return None, [exc.problem]
     except yaml.MarkedYAMLError as exc:
         return None, [_syntax_problem(exc, display)]
     except yaml.YAMLError as exc:
@@ -120,28 +129,131 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, display: str) -> ConfigProblem:
     return ConfigProblem(message, file=display, line=mark.line + 1 if mark else None)
 
 
+class _Oversized(Exception):
+    """A document too large or too deep to read; ``problem`` says where and why."""
+
+    def __init__(self, problem: ConfigProblem) -> None:
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class _Size:
+    values: int  # in the node, once aliases are expanded
+    levels: int  # of nesting, the node's own included
+    where: Location  # where the node is written (its anchor, for an aliased node)
+    path: KeyPath  # the first path that reaches it
+
+
+class _Measure:
+    """The size and depth a document would have once its aliases are expanded.
+
+    YAML aliases make a document a graph: nine lines of nested aliases stand for a
+    billion values (the "billion laughs"), which would exhaust memory long before any
+    validation could complain. Each node is measured once, so measuring costs what
+    parsing did, and a document past the bounds is refused before anything is built,
+    at the value that aliases repeat the most.
+    """
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self._sizes: dict[int, _Size] = {}  # by node id
+        self._open: set[int] = set()  # nodes being measured: recursive aliases
+        self._largest_repeated: _Size | None = None
+
+    def check(self, node: yaml.Node) -> None:
+        self._measure(node, 1, ())
+
+    def _measure(self, node: yaml.Node, depth: int, path: KeyPath) -> _Size:
+        """``node``'s size, reached at ``depth`` along ``path``."""
+        size = self._sizes.get(id(node))
+        if size is not None:  # an alias repeats it here
+            if depth + size.levels - 1 > MAX_DEPTH:
+                raise self._too_deep(size.where)
+            if self._largest_repeated is None or size.values > self._largest_repeated.values:
+                self._largest_repeated = size
+            return size
+        where = Location(self.file, node.start_mark.line + 1)
+        if id(node) in self._open:
+            return _Size(1, 1, where, path)  # the converter refuses the recursion
+        if depth > MAX_DEPTH:
+            raise self._too_deep(where)
+        self._open.add(id(node))
+        values, levels = 1, 1
+        for child, step in _children(node):
+            child_size = self._measure(child, depth + 1, (*path, step))
+            values += child_size.values
+            levels = max(levels, child_size.levels + 1)
+        self._open.discard(id(node))
+        size = self._sizes[id(node)] = _Size(values, levels, where, path)
+        if values > MAX_VALUES:
+            raise self._too_large(size)
+        return size
+
+    def _too_large(self, size: _Size) -> _Oversized:
+        """Located at the value aliases repeat the most: where the expansion comes from."""
+        repeated = self._largest_repeated
+        if repeated is None:
+            message, at = f"this value holds more than {MAX_VALUES:,} values", size
+        else:
+            message = (
+                f"aliases repeat this value ({repeated.values:,} values) until the document "
+                f"expands to more than {MAX_VALUES:,} values"
+            )
+            at = repeated
+        message += "; a breaker configuration needs far fewer"
+        return _Oversized(problem(message, at.where, at.path))
+
+    def _too_deep(self, where: Location) -> _Oversized:
+        message = (
+            f"values are nested more than {MAX_DEPTH} levels deep (counting what aliases "
+            "repeat); a breaker configuration needs about five"
+        )
+        return _Oversized(problem(message, where))
+
+
+def _children(node: yaml.Node) -> list[tuple[yaml.Node, str | int]]:
+    """A node's values, each with the step that leads to it (keys are plain text or
+    refused unconverted, so they never expand)."""
+    if isinstance(node, yaml.SequenceNode):
+        return [(child, index) for index, child in enumerate(node.value)]
+    if isinstance(node, yaml.MappingNode):
+        return [
+            (value, str(key.value) if isinstance(key, yaml.ScalarNode) else "?")
+            for key, value in node.value
+        ]
+    return []
+
+
 class _Converter:
     """Builds entries from composed nodes, refusing every tag ``safe_load`` would not build
     and the few it would but a configuration never needs (sets, ordered maps).
 
-    A refused value is left out, so that it is reported once.
+    A refused value is left out, so that it is reported once. A node that aliases
+    repeat is converted once: its entries are shared, so later stages never change an
+    entry tree in place.
     """
 
     def __init__(self, loader: yaml.SafeLoader, file: str) -> None:
         self.loader = loader
         self.file = file
         self.problems: list[ConfigProblem] = []
+        self._values: dict[int, Any] = {}  # node id -> its converted value
         self._open: set[int] = set()  # nodes being converted: catches recursive aliases
 
     def entry(self, node: yaml.Node, line: int) -> Entry:
-        where = Location(self.file, line)
+        return Entry(self._converted(node), Location(self.file, line))
+
+    def _converted(self, node: yaml.Node) -> Any:
+        if id(node) in self._values:
+            return self._values[id(node)]
         if id(node) in self._open:
-            return Entry(self._refuse(node, "a recursive alias is not allowed"), where)
+            return self._refuse(node, "a recursive alias is not allowed")
         self._open.add(id(node))
         try:
-            return Entry(self._value(node), where)
+            value = self._values[id(node)] = self._value(node)
         finally:
             self._open.discard(id(node))
+        return value
 
     def _value(self, node: yaml.Node) -> Any:
         if isinstance(node, yaml.MappingNode):
@@ -200,7 +312,7 @@ class _Converter:
             if not isinstance(source, yaml.MappingNode):
                 self._refuse(source, "a merge key (<<) takes a mapping or a list of mappings")
                 continue
-            value = self.entry(source, source.start_mark.line + 1).value
+            value = self._converted(source)
             if isinstance(value, dict):
                 sources.append(value)
         return sources
@@ -219,10 +331,20 @@ class _Converter:
 
 
 def from_python(value: Any, where: Location) -> tuple[Entry, list[ConfigProblem]]:
-    """An entry tree for a Python mapping (``BreakerRegistry.from_dict``)."""
+    """An entry tree for a Python mapping (``BreakerRegistry.from_dict``), within the
+    bounds YAML documents have (a mapping that contains itself is infinitely deep)."""
     problems: list[ConfigProblem] = []
+    values = 0
 
     def convert(item: Any, at: KeyPath) -> Entry:
+        nonlocal values
+        values += 1
+        if values > MAX_VALUES:
+            message = f"the mapping holds more than {MAX_VALUES:,} values"
+            raise _Oversized(problem(message, where, at))
+        if len(at) >= MAX_DEPTH:
+            message = f"values are nested more than {MAX_DEPTH} levels deep"
+            raise _Oversized(problem(f"{message} (does a value contain itself?)", where, at))
         if isinstance(item, Mapping):
             children: dict[str, Entry] = {}
             for key, child in item.items():
@@ -235,4 +357,7 @@ def from_python(value: Any, where: Location) -> tuple[Entry, list[ConfigProblem]
             return Entry([convert(child, (*at, i)) for i, child in enumerate(item)], where)
         return Entry(item, where)
 
-    return convert(value, ()), problems
+    try:
+        return convert(value, ()), problems
+    except _Oversized as exc:
+        return Entry({}, where), [exc.problem]
