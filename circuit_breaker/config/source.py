@@ -32,6 +32,7 @@ KeyPath = tuple[str | int, ...]
 # levels), far below what makes loading slow or exhausts memory.
 MAX_VALUES = 250_000
 MAX_DEPTH = 64
+_TOO_DEEP = f"values are nested more than {MAX_DEPTH} levels deep"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,8 @@ def read_yaml(path: Path, display: str) -> tuple[Entry | None, list[ConfigProble
         return (None if entry.value is _REFUSED else entry), converter.problems
     except _Oversized as exc:
         return None, [exc.problem]
+    except RecursionError:  # the pure-Python parser recurses once per level
+        return None, [ConfigProblem(_TOO_DEEP, file=display)]
     except yaml.MarkedYAMLError as exc:
         return None, [_syntax_problem(exc, display)]
     except yaml.YAMLError as exc:
@@ -204,11 +207,7 @@ class _Measure:
         return _Oversized(problem(message, at.where, at.path))
 
     def _too_deep(self, where: Location) -> _Oversized:
-        message = (
-            f"values are nested more than {MAX_DEPTH} levels deep (counting what aliases "
-            "repeat); a breaker configuration needs about five"
-        )
-        return _Oversized(problem(message, where))
+        return _Oversized(problem(f"{_TOO_DEEP} (counting what aliases repeat)", where))
 
 
 def _children(node: yaml.Node) -> list[tuple[yaml.Node, str | int]]:
@@ -343,8 +342,8 @@ def from_python(value: Any, where: Location) -> tuple[Entry, list[ConfigProblem]
             message = f"the mapping holds more than {MAX_VALUES:,} values"
             raise _Oversized(problem(message, where, at))
         if len(at) >= MAX_DEPTH:
-            message = f"values are nested more than {MAX_DEPTH} levels deep"
-            raise _Oversized(problem(f"{message} (does a value contain itself?)", where, at))
+            message = f"{_TOO_DEEP} (does a value contain itself?)"
+            raise _Oversized(problem(message, where, at))
         if isinstance(item, Mapping):
             children: dict[str, Entry] = {}
             for key, child in item.items():

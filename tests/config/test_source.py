@@ -6,8 +6,9 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+import yaml
 
-from circuit_breaker.config import config_from_dict, load_config
+from circuit_breaker.config import config_from_dict, load_config, source
 from circuit_breaker.config.source import MAX_DEPTH
 from circuit_breaker.errors import ConfigError
 from tests.config.conftest import WriteYaml
@@ -202,3 +203,15 @@ def test_a_mapping_that_contains_itself_is_a_config_error() -> None:
     (problem,) = caught.value.problems
     assert problem.message.startswith(f"values are nested more than {MAX_DEPTH} levels deep")
     assert "does a value contain itself?" in problem.message
+
+
+def test_deep_nesting_is_a_config_error_with_the_pure_python_parser(
+    write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(source, "_Loader", yaml.SafeLoader)  # as without libyaml
+    path = write_yaml("deep.yaml", "breakers:\n  x: " + "[" * 3000 + "]" * 3000 + "\n")
+
+    ((line, _, message),) = load_problems(path)
+
+    assert line is None
+    assert message.startswith(f"values are nested more than {MAX_DEPTH} levels deep")
