@@ -25,6 +25,10 @@ _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]*")
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+# Numbers read from environment variables: ASCII digits only, where int() and float()
+# would also take Arabic-Indic, fullwidth and other digits, and underscores ("1_000").
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def fail(expected: str) -> NoReturn:
@@ -37,10 +41,11 @@ def whole_number(minimum: int) -> Check:
 
     def check(value: Any) -> int:
         if isinstance(value, EnvStr):
+            text = value.strip()
             try:
-                value = int(value.strip())
-            except ValueError:
-                fail(expected)
+                value = int(text) if _WHOLE_NUMBER.fullmatch(text) else None
+            except ValueError:  # more digits than int() converts
+                value = None
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             fail(expected)
         return value
@@ -58,10 +63,8 @@ def number(minimum: float, *, inclusive: bool, below: float | None = None, unit:
 
     def check(value: Any) -> float:
         if isinstance(value, EnvStr):
-            try:
-                value = float(value.strip())
-            except ValueError:
-                fail(expected)
+            text = value.strip()
+            value = float(text) if _DECIMAL_NUMBER.fullmatch(text) else None
         if isinstance(value, bool) or not isinstance(value, int | float):
             fail(expected)
         number = float(value)

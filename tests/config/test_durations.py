@@ -33,3 +33,10 @@ def test_valid_durations(text: str, seconds: float) -> None:
 def test_invalid_durations(text: str) -> None:
     with pytest.raises(ValueError, match="expected a duration like 30s"):
         parse_duration(text)
+
+
+# Arabic-Indic five, fullwidth one and zero, superscript two.
+@pytest.mark.parametrize("text", ["\u0665s", "\uff11\uff10m", "1\u0665m", "1.\u0665h", "\u00b2s"])
+def test_only_ascii_digits_make_a_duration(text: str) -> None:
+    with pytest.raises(ValueError, match="expected a duration like 30s"):
+        parse_duration(text)
