@@ -21,6 +21,10 @@ from circuit_breaker.errors import closest
 
 Check = Callable[[Any], Any]
 
+# The database columns that hold breaker names (Breaker.name, Transition.breaker) are
+# this wide; profile names share the limit, so any name fits any place a name goes.
+MAX_NAME_LENGTH = 200
+
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]*")
@@ -126,9 +130,11 @@ def text(value: Any) -> str:
 
 
 def name(value: Any) -> str:
-    """Breaker and profile names: safe in store keys, URLs and admin pages."""
+    """Breaker and profile names: safe in store keys, URLs, admin pages and the database."""
     if not isinstance(value, str) or not _NAME.fullmatch(value):
         fail("expected a name made of letters, digits, '_', '-', '.' or ':'")
+    if len(value) > MAX_NAME_LENGTH:
+        fail(f"expected a name of at most {MAX_NAME_LENGTH} characters (this one has {len(value)})")
     return str(value)
 
 

@@ -15,6 +15,7 @@ from circuit_breaker.config import (
     config_from_dict,
     load_config,
 )
+from circuit_breaker.config.kinds import MAX_NAME_LENGTH
 from circuit_breaker.errors import ConfigError
 from tests.config.conftest import WriteYaml
 from tests.config.sample_errors import CardDeclined, Gateway
@@ -305,3 +306,17 @@ def test_unsafe_tag_never_runs(write_yaml: WriteYaml, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"evil\.yaml:2"):
         load_config(path)
     assert not marker.exists()
+
+
+def test_names_fit_the_database_columns() -> None:
+    longest = "x" * MAX_NAME_LENGTH
+    config = config_from_dict(
+        {"profiles": {longest: {"extends": "db"}}, "breakers": {longest: {"profile": longest}}}
+    )
+    assert config.breakers[longest].profile == longest
+
+    with pytest.raises(ConfigError) as caught:
+        config_from_dict({"breakers": {"x": {"profile": longest + "x"}}})
+    (problem,) = caught.value.problems
+    assert problem.path == "breakers.x.profile"
+    assert problem.message == "expected a name of at most 200 characters (this one has 201)"
