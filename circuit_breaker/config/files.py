@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from circuit_breaker.config.envvars import substitute
+from circuit_breaker.config.kinds import is_name
 from circuit_breaker.config.models import DURATION_KEYS, FileOutline
 from circuit_breaker.config.source import (
     Entry,
@@ -106,6 +107,10 @@ class _Reader:
                 valid[key] = value
                 if key == "include":
                     self._read_includes(value, outline.include, directory, stack)
+            elif key in NAMED_SECTIONS and isinstance(value.value, dict):
+                # Only names are checked in a mapping of bodies: one bad name hides no body.
+                named = {name: body for name, body in value.value.items() if is_name(name)}
+                valid[key] = Entry(named, value.where)
         if display is not None:
             self.document.sources.append(display)
         for section in PLAIN_SECTIONS:

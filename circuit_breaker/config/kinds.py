@@ -138,6 +138,14 @@ def name(value: Any) -> str:
     return str(value)
 
 
+def is_name(value: Any) -> bool:
+    try:
+        name(value)
+    except PydanticCustomError:
+        return False
+    return True
+
+
 def choice(options: Callable[[], Sequence[str]]) -> Check:
     """One of ``options()`` (read at validation time: store backends register late)."""
 

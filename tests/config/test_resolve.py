@@ -115,3 +115,25 @@ def test_a_profile_with_other_problems_still_shows_its_extends_cycle(
         "3: profiles.b.extends: profiles extend each other in a cycle: a -> b -> a",
     ]
 
+
+def test_a_badly_named_breaker_hides_no_other_breaker(write_yaml: WriteYaml) -> None:
+    found = problems(
+        write_yaml,
+        """\
+        profiles:
+          bad name: {}
+          fine: {failure_threshold: 0}
+        breakers:
+          orders db: {}
+          external_api: {profile: apii}
+        """,
+    )
+
+    assert found == [
+        "2: profiles.bad name: bad name 'bad name': "
+        "expected a name made of letters, digits, '_', '-', '.' or ':'",
+        "3: profiles.fine.failure_threshold: expected a whole number of at least 1",
+        "5: breakers.orders db: bad name 'orders db': "
+        "expected a name made of letters, digits, '_', '-', '.' or ':'",
+        "6: breakers.external_api.profile: unknown profile 'apii'; did you mean 'api'?",
+    ]
