@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.apps import AppConfig
@@ -11,7 +12,7 @@ from django.core.signals import setting_changed
 
 from circuit_breaker.registry import BreakerRegistry
 from circuit_breaker.stores import BreakerStore, build_store
-from circuit_breaker_django.conf import SETTING, AppSettings, get_config
+from circuit_breaker_django.conf import REDIS_SCHEMES, SETTING, AppSettings, get_config
 
 logger = logging.getLogger("circuit_breaker")
 
@@ -36,33 +37,43 @@ def _settings_changed(*, setting: str, **kwargs: Any) -> None:
         registry.settings_changed()
 
 
-def store_problem(config: AppSettings) -> str | None:
-    """Why ``STORE`` / ``SYNC_INTERVAL`` / ``DATABASE`` cannot build a store, or None."""
+def store_problems(config: AppSettings) -> list[str]:
+    """Every reason ``STORE`` / ``SYNC_INTERVAL`` / ``DATABASE`` cannot build a store."""
     from django.db import connections
 
+    problems: list[str] = []
     store = config.store
     interval = config.sync_interval
-    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 0:
-        return f"SYNC_INTERVAL must be a number of seconds >= 0, got {interval!r}"
+    is_redis = isinstance(store, str) and store.startswith(REDIS_SCHEMES)
+    if (
+        isinstance(interval, bool)
+        or not isinstance(interval, int | float)
+        or not math.isfinite(interval)
+        or interval < 0
+    ):
+        problems.append(f"SYNC_INTERVAL must be a number of seconds >= 0, got {interval!r}")
+    elif is_redis and interval == 0:
+        problems.append("SYNC_INTERVAL must be greater than 0 with a Redis STORE, got 0")
     if not isinstance(store, str):
-        return f"STORE must be a string, got {store!r}"
-    if store == "django":
+        problems.append(f"STORE must be a string, got {store!r}")
+    elif store == "django":
         if config.database not in connections:
             known = ", ".join(connections)
-            return f"DATABASE {config.database!r} is not in DATABASES (aliases: {known})"
-        return None
-    if store == "memory" or store.startswith(("redis://", "rediss://", "unix://")):
-        return None
-    return (
-        f"STORE must be 'django', 'memory' or a Redis URL (redis://..., rediss://..., "
-        f"unix://...), got {store!r}"
-    )
+            problems.append(
+                f"DATABASE {config.database!r} is not in DATABASES (aliases: {known})"
+            )
+    elif store != "memory" and not is_redis:
+        problems.append(
+            f"STORE must be 'django', 'memory' or a Redis URL (redis://..., rediss://..., "
+            f"unix://...), got {store!r}"
+        )
+    return problems
 
 
 def build_store_from_settings(config: AppSettings) -> BreakerStore:
-    problem = store_problem(config)
-    if problem is not None:
-        raise ImproperlyConfigured(f"{SETTING}: {problem}")
+    problems = store_problems(config)
+    if problems:
+        raise ImproperlyConfigured(f"{SETTING}: {'; '.join(problems)}")
     store: str = config.store
     interval = float(config.sync_interval)
     if store == "django":

@@ -3,7 +3,8 @@
 | id | what |
 |---|---|
 | E001 | the YAML configuration has errors (the ConfigError text) |
-| E002 | ``STORE`` (with ``DATABASE`` / ``SYNC_INTERVAL``) cannot build a store |
+| E002 | ``STORE`` (with ``DATABASE`` / ``SYNC_INTERVAL``) cannot build a store: one
+  message for each reason |
 | E003 | ``HEALTH_DETAIL`` is not "public", "staff" or "token" |
 | E004 | ``CIRCUIT_BREAKERS`` is not a dict, or has unknown keys |
 | E005 | the django store's database is not PostgreSQL or SQLite |
@@ -24,7 +25,7 @@ from django.db import connections
 
 from circuit_breaker.config import load_config
 from circuit_breaker.errors import ConfigError, closest
-from circuit_breaker_django.apps import store_problem
+from circuit_breaker_django.apps import store_problems
 from circuit_breaker_django.conf import DEFAULTS, HEALTH_DETAILS, SETTING, get_config
 from circuit_breaker_django.store import CLOCK_SQL
 
@@ -49,10 +50,9 @@ def check_settings(
             )
         )
     config = get_config()
-    problem = store_problem(config)
-    if problem is not None:
+    for problem in store_problems(config):
         messages.append(checks.Error(f"{SETTING}: {problem}", id=f"{ID}.E002"))
-    elif config.store == "django":
+    if config.store == "django" and config.database in connections:
         messages += _database_checks(config.database)
     if config.health_detail not in HEALTH_DETAILS:
         messages.append(

@@ -25,6 +25,13 @@ def ids(**circuit_breakers: Any) -> dict[str, str]:
     return {m.id or "": m.msg for m in checks.run_checks() if (m.id or "").startswith("circuit")}
 
 
+def messages(**circuit_breakers: Any) -> list[tuple[str, str]]:
+    """(id, message) of every message of the app, for settings ``circuit_breakers``."""
+    ids(**circuit_breakers)
+    found = checks.run_checks()
+    return [(m.id or "", m.msg) for m in found if (m.id or "").startswith("circuit")]
+
+
 @pytest.fixture
 def yaml_file(tmp_path: Path) -> Path:
     path = tmp_path / "breakers.yaml"
@@ -115,3 +122,40 @@ def test_atomic_requests_on_the_store_database_is_w002(settings: Any, yaml_file:
 
 def test_no_yaml_file_is_w003(settings: Any) -> None:
     assert "circuit_breaker_django.W003" in ids(CONFIG=[])
+
+
+def test_every_store_problem_is_reported_in_one_run(settings: Any, yaml_file: Path) -> None:
+    found = messages(CONFIG=[yaml_file], STORE="mongodb://x", SYNC_INTERVAL=-1)
+    assert [message_id for message_id, _ in found] == ["circuit_breaker_django.E002"] * 2
+    assert "SYNC_INTERVAL" in found[0][1]
+    assert "STORE must be 'django', 'memory' or a Redis URL" in found[1][1]
+
+    found = messages(CONFIG=[yaml_file], DATABASE="other", SYNC_INTERVAL="1")
+    assert len(found) == 2
+    assert "SYNC_INTERVAL" in found[0][1] and "DATABASE 'other'" in found[1][1]
+
+
+def test_a_bad_sync_interval_hides_no_database_check(settings: Any, yaml_file: Path) -> None:
+    from django.db import connections
+
+    connections["default"].settings_dict["ATOMIC_REQUESTS"] = True
+    try:
+        found = messages(CONFIG=[yaml_file], STORE="django", SYNC_INTERVAL=-1)
+    finally:
+        connections["default"].settings_dict["ATOMIC_REQUESTS"] = False
+    assert [message_id for message_id, _ in found] == [
+        "circuit_breaker_django.E002",
+        "circuit_breaker_django.W002",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("interval", "store"),
+    [(float("nan"), "memory"), (float("inf"), "django"), (0, "redis://127.0.0.1:6379/0")],
+)
+def test_sync_interval_the_store_cannot_use_is_e002(
+    settings: Any, yaml_file: Path, interval: float, store: str
+) -> None:
+    found = ids(CONFIG=[yaml_file], STORE=store, SYNC_INTERVAL=interval)
+    assert "SYNC_INTERVAL" in found["circuit_breaker_django.E002"]
+
