@@ -10,6 +10,7 @@ from django.apps import AppConfig
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
+from circuit_breaker.config.redis_urls import redis_url_problem, without_password
 from circuit_breaker.registry import BreakerRegistry
 from circuit_breaker.stores import BreakerStore, build_store
 from circuit_breaker_django.conf import REDIS_SCHEMES, SETTING, AppSettings, get_config
@@ -62,10 +63,14 @@ def store_problems(config: AppSettings) -> list[str]:
             problems.append(
                 f"DATABASE {config.database!r} is not in DATABASES (aliases: {known})"
             )
-    elif store != "memory" and not is_redis:
+    elif is_redis:
+        problem = redis_url_problem(store)
+        if problem is not None:
+            problems.append(f"STORE {without_password(store)!r}: {problem}")
+    elif store != "memory":
         problems.append(
             f"STORE must be 'django', 'memory' or a Redis URL (redis://..., rediss://..., "
-            f"unix://...), got {store!r}"
+            f"unix://...), got {without_password(store)!r}"
         )
     return problems
 
@@ -82,10 +87,7 @@ def build_store_from_settings(config: AppSettings) -> BreakerStore:
         return DjangoStore(using=config.database, sync_interval=interval)
     if store == "memory":
         return build_store("memory", {})
-    try:
-        return build_store("redis", {"url": store, "sync_interval": interval})
-    except ImportError as exc:
-        raise ImproperlyConfigured(f"{SETTING}: STORE is a Redis URL but {exc}") from exc
+    return build_store("redis", {"url": store, "sync_interval": interval})
 
 
 def build_registry() -> BreakerRegistry:

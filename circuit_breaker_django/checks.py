@@ -4,7 +4,7 @@
 |---|---|
 | E001 | the YAML configuration has errors (the ConfigError text) |
 | E002 | ``STORE`` (with ``DATABASE`` / ``SYNC_INTERVAL``) cannot build a store: one
-  message for each reason |
+  message for each reason, a Redis URL parsed as redis-py will (without connecting) |
 | E003 | ``HEALTH_DETAIL`` is not "public", "staff" or "token" |
 | E004 | ``CIRCUIT_BREAKERS`` is not a dict, or has unknown keys |
 | E005 | the django store's database is not PostgreSQL or SQLite |

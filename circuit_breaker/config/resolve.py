@@ -15,6 +15,7 @@ from circuit_breaker.config.exceptions import ExceptionImporter, ImportFailure
 from circuit_breaker.config.files import Document
 from circuit_breaker.config.models import BreakerSettings, ProfileSettings, Settings, StoreSettings
 from circuit_breaker.config.profiles import BUILTIN_PROFILES, DEFAULT_SETTINGS
+from circuit_breaker.config.redis_urls import redis_url_problem
 from circuit_breaker.config.source import Entry, KeyPath, Location, problem
 from circuit_breaker.config.spec import BreakerSpec, RegistryConfig, StoreSpec
 from circuit_breaker.config.validation import validate
@@ -83,6 +84,11 @@ class _Resolver:
         self.problems += problems
         if settings is None:
             return None
+        if settings.backend == "redis" and settings.url is not None:
+            reason = redis_url_problem(settings.url)
+            if reason is not None:
+                self.problems.append(problem(reason, section["url"].where, ("store", "url")))
+                return None
         return StoreSpec(settings.backend, settings.options(), section["backend"].where)
 
     def _profile(

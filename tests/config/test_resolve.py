@@ -137,3 +137,25 @@ def test_a_badly_named_breaker_hides_no_other_breaker(write_yaml: WriteYaml) -> 
         "expected a name made of letters, digits, '_', '-', '.' or ':'",
         "6: breakers.external_api.profile: unknown profile 'apii'; did you mean 'api'?",
     ]
+
+
+def test_a_malformed_redis_url_is_a_problem_of_the_store(write_yaml: WriteYaml) -> None:
+    found = problems(
+        write_yaml,
+        """\
+        store:
+          backend: redis
+          url: redis://cache.internal/orders
+        """,
+    )
+
+    assert found == [
+        "3: store.url: the path of a Redis URL is a database number, like /0 (got 'orders')"
+    ]
+
+
+def test_a_url_for_another_backend_is_not_read_as_a_redis_url(write_yaml: WriteYaml) -> None:
+    config = load_config(write_yaml("breakers.yaml", "store: {backend: memory, url: anything}\n"))
+
+    assert config.store is not None
+    assert config.store.options == {"url": "anything"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,58 @@ def test_sync_interval_the_store_cannot_use_is_e002(
     found = ids(CONFIG=[yaml_file], STORE=store, SYNC_INTERVAL=interval)
     assert "SYNC_INTERVAL" in found["circuit_breaker_django.E002"]
 
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("redis://127.0.0.1:abc/0", "Port could not be cast to integer value as 'abc'"),
+        ("redis://127.0.0.1:99999/0", "Port out of range"),
+        ("redis://[::1/0", "Invalid IPv6 URL"),
+        ("redis://127.0.0.1:6379/0?socket_timeout=soon", "Invalid value for 'socket_timeout'"),
+        ("redis://127.0.0.1:6379/orders", "the path of a Redis URL is a database number"),
+        ("redis://127.0.0.1:6379/\u0665", "the path of a Redis URL is a database number"),
+        ("unix://", "a unix:// Redis URL needs the socket's path"),
+    ],
+)
+def test_malformed_redis_url_is_e002(
+    settings: Any, yaml_file: Path, url: str, reason: str
+) -> None:
+    found = ids(CONFIG=[yaml_file], STORE=url)
+    assert reason in found["circuit_breaker_django.E002"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1:6379/0",
+        "redis://localhost",
+        "rediss://user:secret@cache.internal:6380/2?socket_timeout=0.5",
+        "unix:///run/redis/redis.sock?db=1",
+    ],
+)
+def test_well_formed_redis_url_passes(settings: Any, yaml_file: Path, url: str) -> None:
+    assert ids(CONFIG=[yaml_file], STORE=url) == {}
+
+
+def test_redis_url_check_never_shows_the_password(settings: Any, yaml_file: Path) -> None:
+    found = ids(CONFIG=[yaml_file], STORE="redis://app:hunter2@127.0.0.1:abc/0")
+    message = found["circuit_breaker_django.E002"]
+    assert "redis://app:***@127.0.0.1:abc/0" in message
+    assert "hunter2" not in message
+
+
+def test_redis_url_without_the_redis_package_is_e002(
+    settings: Any, yaml_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)  # import redis raises ImportError
+    monkeypatch.setitem(sys.modules, "redis.connection", None)
+    found = ids(CONFIG=[yaml_file], STORE="redis://127.0.0.1:6379/0")
+    assert "the redis package is not installed" in found["circuit_breaker_django.E002"]
+
+
+def test_malformed_redis_url_raises_improperly_configured_on_first_use(
+    settings: Any, yaml_file: Path
+) -> None:
+    settings.CIRCUIT_BREAKERS = {"CONFIG": [yaml_file], "STORE": "redis://127.0.0.1:abc/0"}
+    with pytest.raises(ImproperlyConfigured, match="not a valid Redis URL"):
+        registry.names()
