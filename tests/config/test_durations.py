@@ -1,4 +1,4 @@
-"""Duration texts (DESIGN 3)."""
+"""Duration texts: units, combinations, and what is refused."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Loading valid configurations: profiles, defaults, includes, several files (DESIGN 3)."""
+"""Loading valid configurations: profiles, defaults, includes, several files."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from circuit_breaker.errors import ConfigError
 from tests.config.conftest import WriteYaml
 from tests.config.sample_errors import CardDeclined, Gateway
 
-DESIGN_EXAMPLE = """\
+EVERY_SECTION = """\
 version: 1
 defaults: {profile: api}
 profiles:
@@ -63,9 +63,9 @@ def test_builtin_profiles(profile: str, numbers: tuple[int, int, int, int]) -> N
     assert BUILTIN_PROFILES[profile]["jitter_enabled"] is True
 
 
-def test_design_example(write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_with_every_section(write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
-    config = load_config(write_yaml("breakers.yaml", DESIGN_EXAMPLE))
+    config = load_config(write_yaml("breakers.yaml", EVERY_SECTION))
     assert sorted(config.breakers) == ["external_api", "orders_db", "payment_gateway"]
     orders = config.breakers["orders_db"].options
     assert (orders["failure_threshold"], orders["base_interval_minutes"]) == (8, 1.0)
