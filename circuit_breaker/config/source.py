@@ -140,11 +140,34 @@ class _Oversized(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class _Step:
+    """The path to a node, as a link to its parent's: O(1) memory per node."""
+
+    parent: _Step | None
+    key: str | int
+
+    def path(self) -> KeyPath:
+        steps: list[str | int] = []
+        step: _Step | None = self
+        while step is not None:
+            steps.append(step.key)
+            step = step.parent
+        return tuple(reversed(steps))
+
+
+@dataclass(frozen=True, slots=True)
 class _Size:
     values: int  # in the node, once aliases are expanded
     levels: int  # of nesting, the node's own included
     where: Location  # where the node is written (its anchor, for an aliased node)
-    path: KeyPath  # the first path that reaches it
+    at: _Step | None  # the first path that reaches it (None: the document)
+
+    @property
+    def path(self) -> KeyPath:
+        return () if self.at is None else self.at.path()
+
+
+_SCALAR = _Size(1, 1, Location(None), None)
 
 
 class _Measure:
@@ -159,35 +182,41 @@ class _Measure:
 
     def __init__(self, file: str) -> None:
         self.file = file
-        self._sizes: dict[int, _Size] = {}  # by node id
+        self._sizes: dict[int, _Size] = {}  # mappings and lists, by node id
         self._open: set[int] = set()  # nodes being measured: recursive aliases
         self._largest_repeated: _Size | None = None
 
     def check(self, node: yaml.Node) -> None:
-        self._measure(node, 1, ())
+        self._measure(node, 1, None)
 
-    def _measure(self, node: yaml.Node, depth: int, path: KeyPath) -> _Size:
-        """``node``'s size, reached at ``depth`` along ``path``."""
+    def _measure(self, node: yaml.Node, depth: int, at: _Step | None) -> _Size:
+        """``node``'s size, reached at ``depth`` along ``at``."""
+        if isinstance(node, yaml.ScalarNode):
+            return _SCALAR
         size = self._sizes.get(id(node))
         if size is not None:  # an alias repeats it here
-            if depth + size.levels - 1 > MAX_DEPTH:
-                raise self._too_deep(size.where)
             if self._largest_repeated is None or size.values > self._largest_repeated.values:
                 self._largest_repeated = size
-            return size
+        elif id(node) in self._open:
+            return _SCALAR  # the converter refuses the recursion
+        else:
+            size = self._sizes[id(node)] = self._new_size(node, depth, at)
+        if depth + size.levels - 1 > MAX_DEPTH:
+            raise self._too_deep(size.where)
+        return size
+
+    def _new_size(self, node: yaml.Node, depth: int, at: _Step | None) -> _Size:
         where = Location(self.file, node.start_mark.line + 1)
-        if id(node) in self._open:
-            return _Size(1, 1, where, path)  # the converter refuses the recursion
         if depth > MAX_DEPTH:
             raise self._too_deep(where)
         self._open.add(id(node))
         values, levels = 1, 1
-        for child, step in _children(node):
-            child_size = self._measure(child, depth + 1, (*path, step))
+        for child, key in _children(node):
+            child_size = self._measure(child, depth + 1, _Step(at, key))
             values += child_size.values
             levels = max(levels, child_size.levels + 1)
         self._open.discard(id(node))
-        size = self._sizes[id(node)] = _Size(values, levels, where, path)
+        size = _Size(values, levels, where, at)
         if values > MAX_VALUES:
             raise self._too_large(size)
         return size

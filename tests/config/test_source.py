@@ -93,14 +93,19 @@ def test_aliases_chained_deeper_than_the_bound_are_refused(write_yaml: WriteYaml
     assert f"nested more than {MAX_DEPTH} levels deep" in message
 
 
-def test_nesting_a_configuration_needs_is_read(write_yaml: WriteYaml) -> None:
-    nested = "[" * (MAX_DEPTH - 4) + "]" * (MAX_DEPTH - 4)
+@pytest.mark.parametrize("extra", [0, 1])
+def test_nesting_is_read_up_to_the_bound(write_yaml: WriteYaml, extra: int) -> None:
+    lists = MAX_DEPTH - 4 + extra  # under the top level, breakers and x; a number inside
+    nested = "[" * lists + "1" + "]" * lists
     path = write_yaml("nested.yaml", f"breakers:\n  x:\n    jitter_ratio: {nested}\n")
 
     ((line, key_path, message),) = load_problems(path)
 
-    assert (line, key_path) == (3, "breakers.x.jitter_ratio")
-    assert message.startswith("expected a number")
+    if extra:
+        assert message.startswith(f"values are nested more than {MAX_DEPTH} levels deep")
+    else:  # read, and refused by validation only
+        assert (line, key_path) == (3, "breakers.x.jitter_ratio")
+        assert message.startswith("expected a number")
 
 
 def test_merge_key_values_yield_to_the_mappings_own_keys(write_yaml: WriteYaml) -> None:
