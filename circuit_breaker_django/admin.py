@@ -8,6 +8,7 @@ tells the truth whatever the store (memory, django, redis). Transitions are read
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import QuerySet
 from django.http import (
     HttpRequest,
@@ -35,6 +36,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from circuit_breaker import CircuitBreaker
+from circuit_breaker.errors import ConfigError
 from circuit_breaker_django import actions, registry
 from circuit_breaker_django.models import Breaker, Transition, sync_breaker_rows
 from circuit_breaker_django.templatetags.breaker_timeline import sparklines
@@ -43,6 +45,8 @@ from circuit_breaker_django.templatetags.circuit_breaker_admin import (
     minutes_duration,
     state_badge,
 )
+
+logger = logging.getLogger("circuit_breaker")
 
 Status = dict[str, Any]
 
@@ -198,6 +202,7 @@ class BreakerAdmin(BreakerModelAdmin):
     fields = ("name",)
     readonly_fields = ("name",)
     confirmation_template = "admin/circuit_breaker_django/breaker/action_confirmation.html"
+    config_error_template = "admin/circuit_breaker_django/breaker/config_error.html"
 
     # -- what a user may do ------------------------------------------------------------
 
@@ -219,6 +224,9 @@ class BreakerAdmin(BreakerModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
+        unavailable = self._config_error(request)
+        if unavailable is not None:
+            return unavailable
         sync_breaker_rows()
         context = {"title": "Circuit breakers", "read_at": timezone.now()}
         return super().changelist_view(request, {**context, **(extra_context or {})})
@@ -309,7 +317,38 @@ class BreakerAdmin(BreakerModelAdmin):
         """A page to read, never a form to save: state changes go through the actions."""
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET", "HEAD"])
+        unavailable = self._config_error(request)
+        if unavailable is not None:
+            return unavailable
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        unavailable = self._config_error(request)
+        if unavailable is not None:
+            return unavailable
+        return super().history_view(request, object_id, extra_context)
+
+    def _config_error(self, request: HttpRequest) -> TemplateResponse | None:
+        """A page saying why the registry cannot be built, or None when it can.
+
+        Bad YAML or settings are the operator's to fix: staff see the problems (as
+        ``manage.py check`` words them) on an admin page instead of a server error.
+        """
+        try:
+            registry.names()
+        except (ConfigError, ImproperlyConfigured) as exc:
+            logger.error("circuit breaker admin: the registry cannot be built: %s", exc)
+            request.current_app = self.admin_site.name
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Circuit breakers: configuration error",
+                "opts": self.opts,
+                "error": str(exc),
+            }
+            return TemplateResponse(request, self.config_error_template, context, status=503)
+        return None
 
     def render_change_form(
         self,
@@ -389,6 +428,9 @@ class BreakerAdmin(BreakerModelAdmin):
         """GET: the confirmation page. POST (CSRF-checked by admin_view): do it."""
         if request.method not in ("GET", "HEAD", "POST"):
             return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
+        unavailable = self._config_error(request)
+        if unavailable is not None:
+            return unavailable
         action = MANUAL_ACTIONS[action_name]
         row = self.get_object(request, unquote(object_id))
         if row is None:

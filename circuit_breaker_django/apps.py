@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.apps import AppConfig
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
+from circuit_breaker.config.redis_urls import redis_url_problem, without_password
 from circuit_breaker.registry import BreakerRegistry
 from circuit_breaker.stores import BreakerStore, build_store, register_store_backend
-from circuit_breaker_django.conf import SETTING, AppSettings, get_config
+from circuit_breaker_django.conf import REDIS_SCHEMES, SETTING, AppSettings, get_config
 
 logger = logging.getLogger("circuit_breaker")
 
@@ -38,33 +40,47 @@ def _settings_changed(*, setting: str, **kwargs: Any) -> None:
         registry.settings_changed()
 
 
-def store_problem(config: AppSettings) -> str | None:
-    """Why ``STORE`` / ``SYNC_INTERVAL`` / ``DATABASE`` cannot build a store, or None."""
+def store_problems(config: AppSettings) -> list[str]:
+    """Every reason ``STORE`` / ``SYNC_INTERVAL`` / ``DATABASE`` cannot build a store."""
     from django.db import connections
 
+    problems: list[str] = []
     store = config.store
     interval = config.sync_interval
-    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 0:
-        return f"SYNC_INTERVAL must be a number of seconds >= 0, got {interval!r}"
+    is_redis = isinstance(store, str) and store.startswith(REDIS_SCHEMES)
+    if (
+        isinstance(interval, bool)
+        or not isinstance(interval, int | float)
+        or not math.isfinite(interval)
+        or interval < 0
+    ):
+        problems.append(f"SYNC_INTERVAL must be a number of seconds >= 0, got {interval!r}")
+    elif is_redis and interval == 0:
+        problems.append("SYNC_INTERVAL must be greater than 0 with a Redis STORE, got 0")
     if not isinstance(store, str):
-        return f"STORE must be a string, got {store!r}"
-    if store == "django":
+        problems.append(f"STORE must be a string, got {store!r}")
+    elif store == "django":
         if config.database not in connections:
             known = ", ".join(connections)
-            return f"DATABASE {config.database!r} is not in DATABASES (aliases: {known})"
-        return None
-    if store == "memory" or store.startswith(("redis://", "rediss://", "unix://")):
-        return None
-    return (
-        f"STORE must be 'django', 'memory' or a Redis URL (redis://..., rediss://..., "
-        f"unix://...), got {store!r}"
-    )
+            problems.append(
+                f"DATABASE {config.database!r} is not in DATABASES (aliases: {known})"
+            )
+    elif is_redis:
+        problem = redis_url_problem(store)
+        if problem is not None:
+            problems.append(f"STORE {without_password(store)!r}: {problem}")
+    elif store != "memory":
+        problems.append(
+            f"STORE must be 'django', 'memory' or a Redis URL (redis://..., rediss://..., "
+            f"unix://...), got {without_password(store)!r}"
+        )
+    return problems
 
 
 def build_store_from_settings(config: AppSettings) -> BreakerStore:
-    problem = store_problem(config)
-    if problem is not None:
-        raise ImproperlyConfigured(f"{SETTING}: {problem}")
+    problems = store_problems(config)
+    if problems:
+        raise ImproperlyConfigured(f"{SETTING}: {'; '.join(problems)}")
     store: str = config.store
     interval = float(config.sync_interval)
     if store == "django":
@@ -73,10 +89,7 @@ def build_store_from_settings(config: AppSettings) -> BreakerStore:
         return DjangoStore(using=config.database, sync_interval=interval)
     if store == "memory":
         return build_store("memory", {})
-    try:
-        return build_store("redis", {"url": store, "sync_interval": interval})
-    except ImportError as exc:
-        raise ImproperlyConfigured(f"{SETTING}: STORE is a Redis URL but {exc}") from exc
+    return build_store("redis", {"url": store, "sync_interval": interval})
 
 
 def build_registry() -> BreakerRegistry:

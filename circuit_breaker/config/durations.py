@@ -6,7 +6,8 @@ import math
 import re
 
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-_NUMBER = r"\d+(?:\.\d+)?"
+# ASCII digits only: "\d" would also take Arabic-Indic, fullwidth and other digits.
+_NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 # Units in decreasing order, each at most once: "1h30m" yes, "30m1h" no.
 _DURATION = re.compile(
     "".join(rf"(?:(?P<{unit}>{_NUMBER}){unit})?" for unit in ("d", "h", "m", "s", "ms"))

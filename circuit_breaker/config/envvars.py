@@ -29,9 +29,6 @@ class EnvStr(str):
         return text
 
 
-_UNRESOLVED = object()
-
-
 class MissingVariableError(Exception):
     """A reference that cannot be resolved; the message says why."""
 
@@ -69,26 +66,34 @@ def expand(text: str, environ: Mapping[str, str]) -> str:
     return EnvStr(expanded, text) if referenced else expanded
 
 
-def substitute(entry: Entry, path: KeyPath, environ: Mapping[str, str]) -> list[ConfigProblem]:
-    """Expand references in every string under ``entry``, in place.
+def substitute(
+    entries: dict[str, Entry], path: KeyPath, environ: Mapping[str, str]
+) -> tuple[dict[str, Entry], list[ConfigProblem]]:
+    """``entries`` with references expanded in every string under them, and the problems.
 
-    A value whose reference cannot be resolved is dropped, so that it is reported once.
+    The result is a new tree: entries reached through YAML aliases are shared and must
+    not change in place. A value whose reference cannot be resolved is left out, so
+    that it is reported once.
     """
     problems: list[ConfigProblem] = []
-    value = entry.value
-    if isinstance(value, dict):
-        for key, child in list(value.items()):
-            problems += substitute(child, (*path, key), environ)
-            if child.value is _UNRESOLVED:
-                del value[key]
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            problems += substitute(child, (*path, index), environ)
-        entry.value = [child for child in value if child.value is not _UNRESOLVED]
-    elif isinstance(value, str):
-        try:
-            entry.value = expand(value, environ)
-        except MissingVariableError as exc:
-            problems.append(problem(str(exc), entry.where, path))
-            entry.value = _UNRESOLVED
-    return problems
+
+    def expanded(entry: Entry, at: KeyPath) -> Entry | None:
+        value = entry.value
+        if isinstance(value, dict):
+            return Entry(mapping(value, at), entry.where)
+        if isinstance(value, list):
+            items = (expanded(child, (*at, index)) for index, child in enumerate(value))
+            return Entry([item for item in items if item is not None], entry.where)
+        if isinstance(value, str):
+            try:
+                return Entry(expand(value, environ), entry.where)
+            except MissingVariableError as exc:
+                problems.append(problem(str(exc), entry.where, at))
+                return None
+        return entry
+
+    def mapping(children: dict[str, Entry], at: KeyPath) -> dict[str, Entry]:
+        pairs = ((key, expanded(child, (*at, key))) for key, child in children.items())
+        return {key: child for key, child in pairs if child is not None}
+
+    return mapping(entries, path), problems

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from circuit_breaker.config.envvars import substitute
+from circuit_breaker.config.kinds import is_name
 from circuit_breaker.config.models import DURATION_KEYS, FileOutline
 from circuit_breaker.config.source import (
     Entry,
@@ -95,19 +96,26 @@ class _Reader:
         valid: dict[str, Entry] = {}
         for key, value in entry.value.items():
             if key in ("version", "include"):
-                self.document.problems += substitute(value, (key,), self.environ)
+                expanded, problems = substitute({key: value}, (), self.environ)
+                self.document.problems += problems
+                if key not in expanded:  # its variable is missing, as reported
+                    continue
+                value = expanded[key]
             outline, problems = validate(FileOutline, Entry({key: value}, entry.where), ())
             self.document.problems += problems
             if outline is not None:
                 valid[key] = value
                 if key == "include":
                     self._read_includes(value, outline.include, directory, stack)
+            elif key in NAMED_SECTIONS and isinstance(value.value, dict):
+                # Only names are checked in a mapping of bodies: one bad name hides no body.
+                named = {name: body for name, body in value.value.items() if is_name(name)}
+                valid[key] = Entry(named, value.where)
         if display is not None:
             self.document.sources.append(display)
         for section in PLAIN_SECTIONS:
             if section in valid:
-                body = _mapping(valid[section])
-                self._drop_twins(body, (section,))
+                body = self._without_twins(_mapping(valid[section]), (section,))
                 _override(self.document.sections[section], body)
         for section in NAMED_SECTIONS:
             if section in valid:
@@ -128,22 +136,26 @@ class _Reader:
             if body.value is not None and not isinstance(body.value, dict):
                 target[name] = body  # validation reports it
                 continue
-            values = _mapping(body)
-            self._drop_twins(values, (section, name))
+            values = self._without_twins(_mapping(body), (section, name))
             earlier = target.get(name)
             merged = dict(earlier.value) if earlier and isinstance(earlier.value, dict) else {}
             _override(merged, values)
             target[name] = Entry(merged, body.where)
 
-    def _drop_twins(self, body: dict[str, Entry], path: KeyPath) -> None:
-        """A duration key and its twin in one mapping: report it, keep the later one."""
+    def _without_twins(self, body: dict[str, Entry], path: KeyPath) -> dict[str, Entry]:
+        """A duration key and its twin in one mapping: report it, keep the later one.
+
+        Returns a new mapping: ``body`` may be shared through a YAML alias.
+        """
         keys = list(body)
+        kept = dict(body)
         for key, (parameter, _) in DURATION_KEYS.items():
             if key in body and parameter in body:
                 first, second = sorted((key, parameter), key=keys.index)
                 message = f"give either {key} or {parameter}, not both"
                 self._add(problem(message, body[second].where, (*path, second)))
-                del body[first]
+                del kept[first]
+        return kept
 
     def _add(self, found: ConfigProblem) -> None:
         self.document.problems.append(found)
@@ -151,9 +163,9 @@ class _Reader:
     def finish(self) -> Document:
         """Expand environment variables in what survived the merge."""
         for section, entries in self.document.sections.items():
-            self.document.problems += substitute(
-                Entry(entries, Location(None)), (section,), self.environ
-            )
+            expanded, problems = substitute(entries, (section,), self.environ)
+            self.document.sections[section] = expanded
+            self.document.problems += problems
         return self.document
 
 

@@ -21,10 +21,18 @@ from circuit_breaker.errors import closest
 
 Check = Callable[[Any], Any]
 
+# The database columns that hold breaker names (Breaker.name, Transition.breaker) are
+# this wide; profile names share the limit, so any name fits any place a name goes.
+MAX_NAME_LENGTH = 200
+
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]*")
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+# Numbers read from environment variables: ASCII digits only, where int() and float()
+# would also take Arabic-Indic, fullwidth and other digits, and underscores ("1_000").
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def fail(expected: str) -> NoReturn:
@@ -37,10 +45,11 @@ def whole_number(minimum: int) -> Check:
 
     def check(value: Any) -> int:
         if isinstance(value, EnvStr):
+            text = value.strip()
             try:
-                value = int(value.strip())
-            except ValueError:
-                fail(expected)
+                value = int(text) if _WHOLE_NUMBER.fullmatch(text) else None
+            except ValueError:  # more digits than int() converts
+                value = None
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             fail(expected)
         return value
@@ -58,10 +67,8 @@ def number(minimum: float, *, inclusive: bool, below: float | None = None, unit:
 
     def check(value: Any) -> float:
         if isinstance(value, EnvStr):
-            try:
-                value = float(value.strip())
-            except ValueError:
-                fail(expected)
+            text = value.strip()
+            value = float(text) if _DECIMAL_NUMBER.fullmatch(text) else None
         if isinstance(value, bool) or not isinstance(value, int | float):
             fail(expected)
         number = float(value)
@@ -123,10 +130,20 @@ def text(value: Any) -> str:
 
 
 def name(value: Any) -> str:
-    """Breaker and profile names: safe in store keys, URLs and admin pages."""
+    """Breaker and profile names: safe in store keys, URLs, admin pages and the database."""
     if not isinstance(value, str) or not _NAME.fullmatch(value):
         fail("expected a name made of letters, digits, '_', '-', '.' or ':'")
+    if len(value) > MAX_NAME_LENGTH:
+        fail(f"expected a name of at most {MAX_NAME_LENGTH} characters (this one has {len(value)})")
     return str(value)
+
+
+def is_name(value: Any) -> bool:
+    try:
+        name(value)
+    except PydanticCustomError:
+        return False
+    return True
 
 
 def choice(options: Callable[[], Sequence[str]]) -> Check:

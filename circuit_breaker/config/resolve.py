@@ -2,7 +2,9 @@
 
 A breaker's settings are, from weakest to strongest: the constructor's defaults, its
 profile (after the profiles it extends), ``defaults``, and its own keys. Parts with
-problems resolve to None once their problems are recorded, so nothing is reported twice.
+problems resolve to None once their problems are recorded, so nothing is reported twice;
+the profile such a part names and the exception classes it lists are still checked, so
+that one run reports every problem.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from circuit_breaker.config.exceptions import ExceptionImporter, ImportFailure
 from circuit_breaker.config.files import Document
 from circuit_breaker.config.models import BreakerSettings, ProfileSettings, Settings, StoreSettings
 from circuit_breaker.config.profiles import BUILTIN_PROFILES
+from circuit_breaker.config.redis_urls import redis_url_problem
 from circuit_breaker.config.source import Entry, KeyPath, Location, problem
 from circuit_breaker.config.spec import BreakerSpec, RegistryConfig, StoreSpec
 from circuit_breaker.config.validation import validate
@@ -26,6 +29,8 @@ _KEYS_OF_FIELD = {
     "max_interval_seconds": ("max_interval", "max_interval_minutes"),
     "probe_timeout_seconds": ("probe_timeout", "probe_timeout_seconds"),
 }
+# The keys that name a profile, and the models they belong to.
+_REFERENCES: dict[str, type[Settings]] = {"profile": BreakerSettings, "extends": ProfileSettings}
 
 
 def resolve(document: Document) -> RegistryConfig:
@@ -45,35 +50,35 @@ class _Resolver:
         self.sections = document.sections
         self.problems: list[ConfigProblem] = list(document.problems)
         self._importer = ExceptionImporter()
-        self._own: dict[str, Settings_ | None] = {
-            name: self._part(ProfileSettings, body, ("profiles", name))
-            for name, body in self.sections["profiles"].items()
-        }
+        self._own: dict[str, Settings_ | None] = {}
+        self._parents: dict[str, str | None] = {}  # the profile each one extends
+        for name, body in self.sections["profiles"].items():
+            path = ("profiles", name)
+            self._own[name] = self._part(ProfileSettings, body, path)
+            self._parents[name] = self._name("extends", self._own[name], body, path)
         self._known = sorted({*BUILTIN_PROFILES, *self._own})
         self._resolved: dict[str, Settings_ | None] = {}
         for name in self._own:  # every profile, used or not, so its problems show
             self._chain(name, ())
 
     def breakers(self) -> dict[str, BreakerSpec]:
+        """Every breaker's spec; breakers are checked even when ``defaults`` has problems."""
         defaults_entry = Entry(self.sections["defaults"], Location(None))
         defaults = self._part(BreakerSettings, defaults_entry, ("defaults",))
-        if defaults is None:
-            return {}
-        default_profile: str | None = defaults.pop("profile", None)
+        default_profile = self._name("profile", defaults, defaults_entry, ("defaults",))
         default_base = (
             self._profile(default_profile, defaults_entry, ("defaults",)) if default_profile else {}
         )
         specs: dict[str, BreakerSpec] = {}
         for name, body in self.sections["breakers"].items():
-            own = self._part(BreakerSettings, body, ("breakers", name))
-            if own is None:
-                continue
-            profile: str | None = own.pop("profile", default_profile)
-            if "profile" in body.value:
-                base = self._profile(profile, body, ("breakers", name)) if profile else {}
+            path = ("breakers", name)
+            own = self._part(BreakerSettings, body, path)
+            if isinstance(body.value, dict) and "profile" in body.value:
+                profile = self._name("profile", own, body, path)
+                base = self._profile(profile, body, path) if profile else {}
             else:
-                base = default_base
-            if base is not None:
+                profile, base = default_profile, default_base
+            if own is not None and defaults is not None and base is not None:
                 config = self._config(name, body, profile, {**base, **defaults, **own})
                 if config is not None:
                     specs[name] = BreakerSpec(name, config, body.where)
@@ -108,6 +113,11 @@ class _Resolver:
         self.problems += problems
         if settings is None:
             return None
+        if settings.backend == "redis" and settings.url is not None:
+            reason = redis_url_problem(settings.url)
+            if reason is not None:
+                self.problems.append(problem(reason, section["url"].where, ("store", "url")))
+                return None
         return StoreSpec(settings.backend, settings.options(), section["backend"].where)
 
     def _profile(
@@ -142,25 +152,26 @@ class _Resolver:
             )
             self._resolved.update(dict.fromkeys(cycle))
             return None
-        own = self._own.get(name, {})
+        own = self._own.get(name, {})  # None: the profile has problems, already recorded
+        parent = self._parents.get(name)
+        base: Settings_ | None = {}
+        if parent is not None:
+            body = self.sections["profiles"][name]
+            base = self._profile(parent, body, ("profiles", name), (*below, name))
         settings: Settings_ | None = None
-        if own is not None:
-            own = {**BUILTIN_PROFILES.get(name, {}), **own}
-            parent: str | None = own.pop("extends", None)
-            base: Settings_ | None = {}
-            if parent is not None:
-                body = self.sections["profiles"][name]
-                base = self._profile(parent, body, ("profiles", name), (*below, name))
-            if base is not None:
-                settings = {**base, **own}
+        if own is not None and base is not None:
+            settings = {**base, **BUILTIN_PROFILES.get(name, {}), **own}
         return self._resolved.setdefault(name, settings)
 
     def _part(self, model: type[Settings], body: Entry, path: KeyPath) -> Settings_ | None:
-        """The keys one part gives, validated, its exception classes imported."""
+        """The keys one part gives, validated, its exception classes imported; None once
+        its problems are recorded."""
         settings, problems = validate(model, body, path)
         self.problems += problems
         if settings is None:
-            self._import_alone(model, body, path)
+            listed = self._alone(model, body, path, "ignore_exceptions")
+            if listed:
+                self._import(listed, body, path)
             return None
         given = settings.given()
         if "ignore_exceptions" in given:
@@ -170,13 +181,23 @@ class _Resolver:
             given["ignore_exceptions"] = classes
         return given
 
-    def _import_alone(self, model: type[Settings], body: Entry, path: KeyPath) -> None:
-        """Check ``ignore_exceptions`` of a part that has other problems, to list them all."""
-        listed = body.value.get("ignore_exceptions") if isinstance(body.value, dict) else None
-        if listed is not None:
-            alone, _ = validate(model, Entry({"ignore_exceptions": listed}, body.where), path)
-            if alone is not None:
-                self._import(alone.ignore_exceptions, body, path)
+    def _name(self, key: str, part: Settings_ | None, body: Entry, path: KeyPath) -> str | None:
+        """The profile a part names under ``key`` (``profile``, or a profile's ``extends``),
+        taken out of its settings; from a part with problems, if valid by itself."""
+        if part is not None:
+            name: str | None = part.pop(key, None)
+            return name
+        alone: str | None = self._alone(_REFERENCES[key], body, path, key)
+        return alone
+
+    def _alone(self, model: type[Settings], body: Entry, path: KeyPath, key: str) -> Any:
+        """``key`` of a part that has problems, if it is valid by itself: checking it too
+        lists every problem in one run (its own problems are already recorded)."""
+        given = body.value.get(key) if isinstance(body.value, dict) else None
+        if given is None:
+            return None
+        alone, _ = validate(model, Entry({key: given}, body.where), path)
+        return None if alone is None else getattr(alone, key)
 
     def _import(
         self, paths: list[str | type[BaseException]], body: Entry, path: KeyPath

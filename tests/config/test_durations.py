@@ -1,4 +1,4 @@
-"""Duration texts: ``30s``, ``1h30m``, ``250ms``, and the bare numbers that are refused."""
+"""Duration texts: units, combinations, and what is refused."""
 
 from __future__ import annotations
 
@@ -31,5 +31,12 @@ def test_valid_durations(text: str, seconds: float) -> None:
     "text", ["", "5", "m", "5 m", "30m1h", "-5m", "1h1h", "5min", "1e3s", ".5m"]
 )
 def test_invalid_durations(text: str) -> None:
+    with pytest.raises(ValueError, match="expected a duration like 30s"):
+        parse_duration(text)
+
+
+# Arabic-Indic five, fullwidth one and zero, superscript two.
+@pytest.mark.parametrize("text", ["\u0665s", "\uff11\uff10m", "1\u0665m", "1.\u0665h", "\u00b2s"])
+def test_only_ascii_digits_make_a_duration(text: str) -> None:
     with pytest.raises(ValueError, match="expected a duration like 30s"):
         parse_duration(text)

@@ -83,3 +83,41 @@ def test_variable_in_overridden_value_is_not_needed(write_yaml: WriteYaml) -> No
     config = load_config(base, local, environ={})
     assert config.store is not None
     assert config.store.options == {"url": "redis://localhost"}
+
+
+def test_unresolved_variable_in_version_is_reported_once(write_yaml: WriteYaml) -> None:
+    path = write_yaml("c.yaml", "version: ${CB_NOT_SET}\nbreakers:\n  x: {}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.path) == (1, "version")
+    assert "CB_NOT_SET" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("key", "text"),
+    [
+        ("failure_threshold", "\u0665"),
+        ("failure_threshold", "\uff11\uff10"),
+        ("failure_threshold", "1_000"),
+        ("failure_threshold", "9" * 5000),  # more digits than int() converts
+        ("base_interval_minutes", "\u0660.\u0665"),
+        ("jitter_ratio", "0.\u0665"),
+    ],
+)
+def test_numbers_from_variables_need_ascii_digits(key: str, text: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_from_dict({"breakers": {"x": {key: "${N}"}}}, environ={"N": text})
+    (problem,) = caught.value.problems
+    assert problem.path == f"breakers.x.{key}"
+    assert problem.message.startswith("expected a")
+    assert problem.value == text
+
+
+def test_seconds_from_a_variable_need_ascii_digits() -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_from_dict(
+            {"store": {"backend": "memory", "sync_interval": "${N}"}}, environ={"N": "\uff11\uff10"}
+        )
+    (problem,) = caught.value.problems
+    assert (problem.path, problem.value) == ("store.sync_interval", "\uff11\uff10")

@@ -10,12 +10,13 @@ import pytest
 
 from circuit_breaker.breaker import CircuitBreaker
 from circuit_breaker.config import BUILTIN_PROFILES, config_from_dict, load_config
+from circuit_breaker.config.kinds import MAX_NAME_LENGTH
 from circuit_breaker.core.config import BreakerConfig
 from circuit_breaker.errors import ConfigError
 from tests.config.conftest import WriteYaml
 from tests.config.sample_errors import CardDeclined, Gateway
 
-FLEET_EXAMPLE = """\
+EVERY_SECTION = """\
 version: 1
 defaults: {profile: api}
 profiles:
@@ -59,11 +60,9 @@ def test_builtin_profiles(profile: str, numbers: tuple[int, int, int, int]) -> N
     assert BUILTIN_PROFILES[profile]["jitter_enabled"] is True
 
 
-def test_a_file_with_every_section_loads(
-    write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_file_with_every_section(write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
-    config = load_config(write_yaml("breakers.yaml", FLEET_EXAMPLE))
+    config = load_config(write_yaml("breakers.yaml", EVERY_SECTION))
     assert sorted(config.breakers) == ["external_api", "orders_db", "payment_gateway"]
     orders = config.breakers["orders_db"].config
     assert (orders.failure_threshold, orders.base_interval_seconds) == (8, 60)
@@ -304,3 +303,17 @@ def test_unsafe_tag_never_runs(write_yaml: WriteYaml, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"evil\.yaml:2"):
         load_config(path)
     assert not marker.exists()
+
+
+def test_names_fit_the_database_columns() -> None:
+    longest = "x" * MAX_NAME_LENGTH
+    config = config_from_dict(
+        {"profiles": {longest: {"extends": "db"}}, "breakers": {longest: {"profile": longest}}}
+    )
+    assert config.breakers[longest].profile == longest
+
+    with pytest.raises(ConfigError) as caught:
+        config_from_dict({"breakers": {"x": {"profile": longest + "x"}}})
+    (problem,) = caught.value.problems
+    assert problem.path == "breakers.x.profile"
+    assert problem.message == "expected a name of at most 200 characters (this one has 201)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,13 @@ def ids(**circuit_breakers: Any) -> dict[str, str]:
 
     get_config.cache_clear()
     return {m.id or "": m.msg for m in checks.run_checks() if (m.id or "").startswith("circuit")}
+
+
+def messages(**circuit_breakers: Any) -> list[tuple[str, str]]:
+    """(id, message) of every message of the app, for settings ``circuit_breakers``."""
+    ids(**circuit_breakers)
+    found = checks.run_checks()
+    return [(m.id or "", m.msg) for m in found if (m.id or "").startswith("circuit")]
 
 
 @pytest.fixture
@@ -126,3 +134,95 @@ def test_atomic_requests_on_the_store_database_is_w002(settings: Any, yaml_file:
 
 def test_no_yaml_file_is_w003(settings: Any) -> None:
     assert "circuit_breaker_django.W003" in ids(CONFIG=[])
+
+
+def test_every_store_problem_is_reported_in_one_run(settings: Any, yaml_file: Path) -> None:
+    found = messages(CONFIG=[yaml_file], STORE="mongodb://x", SYNC_INTERVAL=-1)
+    assert [message_id for message_id, _ in found] == ["circuit_breaker_django.E002"] * 2
+    assert "SYNC_INTERVAL" in found[0][1]
+    assert "STORE must be 'django', 'memory' or a Redis URL" in found[1][1]
+
+    found = messages(CONFIG=[yaml_file], DATABASE="other", SYNC_INTERVAL="1")
+    assert len(found) == 2
+    assert "SYNC_INTERVAL" in found[0][1] and "DATABASE 'other'" in found[1][1]
+
+
+def test_a_bad_sync_interval_hides_no_database_check(settings: Any, yaml_file: Path) -> None:
+    from django.db import connections
+
+    connections["default"].settings_dict["ATOMIC_REQUESTS"] = True
+    try:
+        found = messages(CONFIG=[yaml_file], STORE="django", SYNC_INTERVAL=-1)
+    finally:
+        connections["default"].settings_dict["ATOMIC_REQUESTS"] = False
+    assert [message_id for message_id, _ in found] == [
+        "circuit_breaker_django.E002",
+        "circuit_breaker_django.W002",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("interval", "store"),
+    [(float("nan"), "memory"), (float("inf"), "django"), (0, "redis://127.0.0.1:6379/0")],
+)
+def test_sync_interval_the_store_cannot_use_is_e002(
+    settings: Any, yaml_file: Path, interval: float, store: str
+) -> None:
+    found = ids(CONFIG=[yaml_file], STORE=store, SYNC_INTERVAL=interval)
+    assert "SYNC_INTERVAL" in found["circuit_breaker_django.E002"]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("redis://127.0.0.1:abc/0", "Port could not be cast to integer value as 'abc'"),
+        ("redis://127.0.0.1:99999/0", "Port out of range"),
+        ("redis://[::1/0", "Invalid IPv6 URL"),
+        ("redis://127.0.0.1:6379/0?socket_timeout=soon", "Invalid value for 'socket_timeout'"),
+        ("redis://127.0.0.1:6379/orders", "the path of a Redis URL is a database number"),
+        ("redis://127.0.0.1:6379/\u0665", "the path of a Redis URL is a database number"),
+        ("unix://", "a unix:// Redis URL needs the socket's path"),
+    ],
+)
+def test_malformed_redis_url_is_e002(
+    settings: Any, yaml_file: Path, url: str, reason: str
+) -> None:
+    found = ids(CONFIG=[yaml_file], STORE=url)
+    assert reason in found["circuit_breaker_django.E002"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1:6379/0",
+        "redis://localhost",
+        "rediss://user:secret@cache.internal:6380/2?socket_timeout=0.5",
+        "unix:///run/redis/redis.sock?db=1",
+    ],
+)
+def test_well_formed_redis_url_passes(settings: Any, yaml_file: Path, url: str) -> None:
+    assert ids(CONFIG=[yaml_file], STORE=url) == {}
+
+
+def test_redis_url_check_never_shows_the_password(settings: Any, yaml_file: Path) -> None:
+    found = ids(CONFIG=[yaml_file], STORE="redis://app:hunter2@127.0.0.1:abc/0")
+    message = found["circuit_breaker_django.E002"]
+    assert "redis://app:***@127.0.0.1:abc/0" in message
+    assert "hunter2" not in message
+
+
+def test_redis_url_without_the_redis_package_is_e002(
+    settings: Any, yaml_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)  # import redis raises ImportError
+    monkeypatch.setitem(sys.modules, "redis.connection", None)
+    found = ids(CONFIG=[yaml_file], STORE="redis://127.0.0.1:6379/0")
+    assert "the redis package is not installed" in found["circuit_breaker_django.E002"]
+
+
+def test_malformed_redis_url_raises_improperly_configured_on_first_use(
+    settings: Any, yaml_file: Path
+) -> None:
+    settings.CIRCUIT_BREAKERS = {"CONFIG": [yaml_file], "STORE": "redis://127.0.0.1:abc/0"}
+    with pytest.raises(ImproperlyConfigured, match="not a valid Redis URL"):
+        registry.names()
