@@ -123,9 +123,9 @@ def test_merge_key_values_yield_to_the_mappings_own_keys(write_yaml: WriteYaml) 
 
     config = load_config(path)
 
-    assert config.breakers["a"].options["failure_threshold"] == 9
-    assert config.breakers["b"].options["failure_threshold"] == 7
-    assert config.breakers["b"].options["jitter_enabled"] is False
+    assert config.breakers["a"].config.failure_threshold == 9
+    assert config.breakers["b"].config.failure_threshold == 7
+    assert config.breakers["b"].config.jitter_enabled is False
 
 
 def test_merge_key_with_a_list_prefers_the_earlier_mappings(write_yaml: WriteYaml) -> None:
@@ -140,10 +140,10 @@ def test_merge_key_with_a_list_prefers_the_earlier_mappings(write_yaml: WriteYam
         """,
     )
 
-    options = load_config(path).breakers["x"].options
+    options = load_config(path).breakers["x"].config
 
-    assert (options["failure_threshold"], options["fixed_interval_retries"]) == (2, 1)
-    assert options["base_interval_minutes"] == 10
+    assert (options.failure_threshold, options.fixed_interval_retries) == (2, 1)
+    assert options.base_interval_seconds == 600
 
 
 def test_merge_key_needs_mappings(write_yaml: WriteYaml) -> None:

@@ -45,13 +45,18 @@ def admin_settings(settings: Settings) -> None:
 
 def install_registry(
     store: BreakerStore | None = None, clock: Callable[[], float] | None = None
-) -> None:
+) -> BreakerRegistry:
     """Make the app use a fresh registry of BREAKERS (memory store unless ``store``)."""
     built = BreakerRegistry.from_dict(
         BREAKERS, store=store, clock=clock, listeners=[record_transition]
     )
     registry.configure(built)
     sync_breaker_rows()
+    INSTALLED.append(built)
+    return built
+
+
+INSTALLED: list[BreakerRegistry] = []  # closed after each test: their stores' threads too
 
 
 @pytest.fixture(autouse=True)
@@ -64,9 +69,9 @@ def breakers(transactional_db: None) -> Iterator[None]:
     """
     install_registry()
     yield
-    installed = registry._target()
     registry.configure(None)
-    installed.store.close()  # a store's background thread must not outlive its test
+    while INSTALLED:
+        INSTALLED.pop().store.close()
     database.close_all()
 
 

@@ -184,9 +184,7 @@ def test_sync_interval_the_store_cannot_use_is_e002(
         ("unix://", "a unix:// Redis URL needs the socket's path"),
     ],
 )
-def test_malformed_redis_url_is_e002(
-    settings: Any, yaml_file: Path, url: str, reason: str
-) -> None:
+def test_malformed_redis_url_is_e002(settings: Any, yaml_file: Path, url: str, reason: str) -> None:
     found = ids(CONFIG=[yaml_file], STORE=url)
     assert reason in found["circuit_breaker_django.E002"]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +13,7 @@ from django.test import Client
 from circuit_breaker.registry import BreakerRegistry
 from circuit_breaker_django.store import DjangoStore
 from tests.django_app.conftest import trip
+from tests.django_app.store_queries import statements_of_this_thread
 
 URL = "/health/breakers/"
 TOKEN = "s3cret-token"
@@ -145,15 +145,7 @@ def test_one_query_for_all_breakers_on_the_django_store(
     names = {f"service_{i:03d}": {"profile": "api"} for i in range(50)}
     store = DjangoStore(sync_interval=60.0)
     install({"version": 1, "breakers": names}, store=store)
-    assert store.database.connection is not None
-    reads: list[str] = []
-
-    def from_this_request(execute: Any, sql: str, *args: Any) -> Any:
-        if threading.current_thread() is threading.main_thread() and not sql.startswith("PRAGMA"):
-            reads.append(sql)  # the store's background thread reads on its own schedule
-        return execute(sql, *args)
-
-    with store.database.connection.execute_wrapper(from_this_request):
+    with statements_of_this_thread(store) as reads:
         status, body = get(client)
     assert status == 200 and len(body["breakers"]) == 50
     assert len(reads) == 1
