@@ -40,6 +40,7 @@ from circuit_breaker_django.models import Breaker, Transition, sync_breaker_rows
 from circuit_breaker_django.templatetags.breaker_timeline import sparklines
 from circuit_breaker_django.templatetags.circuit_breaker_admin import (
     STATE_BADGES,
+    compact_duration,
     minutes_duration,
     state_badge,
 )
@@ -173,6 +174,19 @@ class BreakerChangeList(ChangeList):
 def _status(row: Breaker) -> Status:
     status: Status = getattr(row, _ROW_STATUS, {})
     return status
+
+
+def config_items(config: Status) -> list[tuple[str, str]]:
+    """The resolved configuration for reading: durations as ``20s`` / ``5m`` / ``1h30m``
+    (keys ending ``_minutes`` or ``_seconds``), everything else as JSON."""
+    items = []
+    for key, value in sorted(config.items()):
+        unit = 60 if key.endswith("_minutes") else 1 if key.endswith("_seconds") else None
+        if unit is not None and isinstance(value, int | float) and not isinstance(value, bool):
+            items.append((key, compact_duration(value * unit, fractions=True)))
+        else:
+            items.append((key, value if isinstance(value, str) else json.dumps(value)))
+    return items
 
 
 @admin.register(Breaker)
@@ -351,10 +365,7 @@ class BreakerAdmin(BreakerModelAdmin):
             "title": row.name,
             "subtitle": "Circuit breaker",
             "status": status,
-            "config_items": [
-                (key, value if isinstance(value, str) else json.dumps(value))
-                for key, value in sorted(status["config"].items())
-            ],
+            "config_items": config_items(status["config"]),
             "transitions": transitions,
             "all_transitions_url": all_transitions_url,
             "action_buttons": buttons,
@@ -500,6 +511,18 @@ class TransitionAdmin(TransitionModelAdmin):
     search_fields = ("breaker", "reason", "actor", f"user__{_USERNAME_FIELD}")
     ordering = ("-at", "-pk")
     list_select_related = ("user",)
+    fields = (
+        "breaker",
+        "from_state",
+        "to_state",
+        "reason",
+        "origin",
+        "user",
+        "actor",
+        "consecutive_breaks",
+        "when",
+    )
+    readonly_fields = ("when",)
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

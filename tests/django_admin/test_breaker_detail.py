@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from circuit_breaker_django.admin import config_items
 from tests.django_admin.conftest import change_url, trip
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +81,32 @@ def test_detail_draws_the_outage_on_the_24_hour_and_7_day_timelines(
     assert section.count("<svg") >= 2
     assert "Last 24 hours" in section and "Last 7 days" in section
     assert "open" in section.lower()
+
+
+def test_resolved_durations_read_as_durations(admin_client: Client) -> None:
+    response = admin_client.get(change_url("orders_db"))  # the db profile: 1 min intervals
+
+    config = dict(response.context["config_items"])
+    assert config["base_interval_minutes"] == "1m"
+    assert config["probe_timeout_seconds"] == "1m"
+    assert config["max_interval_minutes"] == "null"
+    assert response.context["status"]["config"]["base_interval_minutes"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("config", "shown"),
+    [
+        ({"base_interval_minutes": 1 / 3}, "20s"),
+        ({"base_interval_minutes": 5}, "5m"),
+        ({"max_interval_minutes": 90.0}, "1h30m"),
+        ({"probe_timeout_seconds": 0.5}, "0.5s"),
+        ({"probe_timeout_seconds": 252}, "4m12s"),
+        ({"jitter_ratio": 0.1}, "0.1"),
+        ({"failure_threshold": 3}, "3"),
+        ({"max_interval_minutes": None}, "null"),
+    ],
+)
+def test_config_values_with_a_time_unit_are_shown_as_durations(
+    config: dict[str, Any], shown: str
+) -> None:
+    assert config_items(config) == [(next(iter(config)), shown)]

@@ -82,7 +82,7 @@ def test_list_shows_the_live_state_of_a_tripped_breaker(admin_client: Client) ->
     assert "ConnectionError" in html  # last failure type
     assert row.live_status["consecutive_circuit_breaks"] == 1
     assert "fixed-interval" in html
-    assert re.search(r">in \d+m( \d+s)?</time>", html)  # next retry, within 5 min ± jitter
+    assert re.search(r">in \d+m(\d+s)?</time>", html)  # next retry, within 5 min ± jitter
 
 
 def test_a_breaker_past_its_retry_deadline_is_half_open_and_due(
