@@ -176,6 +176,15 @@ def _status(row: Breaker) -> Status:
     return status
 
 
+def retry_phase_text(status: Status) -> str | None:
+    """The retry phase as the admin words it: a forced-open or disabled breaker waits for
+    a person, whatever phase its schedule reports (the status dict keeps that value)."""
+    if status.get("state") in MANUAL_STATES:
+        return "manual, until reset"
+    phase: str | None = status.get("retry_phase")
+    return phase
+
+
 def config_items(config: Status) -> list[tuple[str, str]]:
     """The resolved configuration for reading: durations as ``20s`` / ``5m`` / ``1h30m``
     (keys ending ``_minutes`` or ``_seconds``), everything else as JSON."""
@@ -267,11 +276,9 @@ class BreakerAdmin(BreakerModelAdmin):
     def retry_phase(self, row: Breaker) -> str | None:
         """``fixed-interval (attempt 1/3)`` wrapped before the parenthesis only."""
         status = _status(row)
-        if status.get("state") in MANUAL_STATES:
-            return "manual, until reset"
-        phase: str | None = status.get("retry_phase")
-        if phase is None:
-            return None
+        phase = retry_phase_text(status)
+        if phase is None or status.get("state") in MANUAL_STATES:
+            return phase
         kind, _, attempt = phase.partition(" (")
         if not attempt:
             return format_html('<span class="cb-nowrap">{}</span>', phase)
@@ -365,6 +372,7 @@ class BreakerAdmin(BreakerModelAdmin):
             "title": row.name,
             "subtitle": "Circuit breaker",
             "status": status,
+            "retry_phase": retry_phase_text(status),
             "config_items": config_items(status["config"]),
             "transitions": transitions,
             "all_transitions_url": all_transitions_url,

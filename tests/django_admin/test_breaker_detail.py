@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from circuit_breaker_django import actions, registry
 from circuit_breaker_django.admin import config_items
 from tests.django_admin.conftest import change_url, trip
 
@@ -81,6 +82,19 @@ def test_detail_draws_the_outage_on_the_24_hour_and_7_day_timelines(
     assert section.count("<svg") >= 2
     assert "Last 24 hours" in section and "Last 7 days" in section
     assert "open" in section.lower()
+
+
+@pytest.mark.parametrize("manual", [actions.force_open, actions.disable])
+def test_a_manual_state_waits_for_a_person_not_a_schedule(
+    admin_client: Client, manual: Any
+) -> None:
+    manual(registry.get("orders_db"), actor="oncall")
+
+    response = admin_client.get(change_url("orders_db"))
+
+    assert response.context["status"]["retry_phase"] == "closed"  # the status keeps its value
+    html = response.content.decode()
+    assert '<th scope="row">Retry phase</th><td>manual, until reset</td>' in html
 
 
 def test_resolved_durations_read_as_durations(admin_client: Client) -> None:
