@@ -31,7 +31,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from circuit_breaker import CircuitBreaker
@@ -171,6 +171,12 @@ class BreakerChangeList(ChangeList):
         self.result_list = rows
 
 
+def breakable(identifier: str) -> SafeString:
+    """``orders_db`` with a line-break opportunity after each underscore: long
+    snake_case names wrap in a narrow column instead of widening the table."""
+    return format_html_join(SafeString("_<wbr>"), "{}", ((part,) for part in identifier.split("_")))
+
+
 def _status(row: Breaker) -> Status:
     status: Status = getattr(row, _ROW_STATUS, {})
     return status
@@ -200,19 +206,17 @@ def config_items(config: Status) -> list[tuple[str, str]]:
 
 @admin.register(Breaker)
 class BreakerAdmin(BreakerModelAdmin):
+    # Six columns, none wider than it must be (two short lines where two facts belong
+    # together), so the list fits a laptop screen beside the admin's two sidebars.
     list_display = (
-        "name",
-        "profile",
+        "breaker_name",
         "state_badge",
         "failures",
-        "trips",
-        "retry_phase",
-        "next_retry",
+        "retry",
         "last_failure",
-        "critical",
         "last_24_hours",
     )
-    list_display_links = ("name",)
+    list_display_links = ("breaker_name",)
     list_filter = (LiveStateFilter, ProfileFilter)
     search_fields = ("name",)
     ordering = ("name",)
@@ -252,51 +256,76 @@ class BreakerAdmin(BreakerModelAdmin):
         picture: SafeString = getattr(row, _ROW_SPARKLINE, SafeString(""))
         return picture
 
-    @admin.display(description="profile")
-    def profile(self, row: Breaker) -> str | None:
-        profile: str | None = _status(row).get("profile")
-        return profile
+    @admin.display(description="name", ordering="name")
+    def breaker_name(self, row: Breaker) -> SafeString:
+        """The name, breakable after each underscore, over the profile it was built from."""
+        name = breakable(row.name)
+        profile = _status(row).get("profile")
+        if not profile:
+            return name
+        return format_html('{}<span class="cb-sub">profile {}</span>', name, profile)
 
     @admin.display(description="state")
     def state_badge(self, row: Breaker) -> SafeString:
-        return state_badge(_status(row).get("state"))
+        """The badge, and under it whether the breaker is critical (it fails the health check)."""
+        status = _status(row)
+        badge = state_badge(status.get("state"))
+        if not status.get("critical"):
+            return badge
+        return format_html(
+            '{}<strong class="cb-sub cb-critical" title="{}">critical</strong>',
+            badge,
+            "While it is not closed, the health check fails.",
+        )
 
     @admin.display(description="failures")
-    def failures(self, row: Breaker) -> str:
+    def failures(self, row: Breaker) -> SafeString:
+        """Counted failures of the threshold, over the trips (consecutive breaks) if any."""
         status = _status(row)
         threshold = status.get("config", {}).get("failure_threshold", "?")
-        return f"{status.get('failure_count', 0)} / {threshold}"
+        counted = format_html(
+            '<span class="cb-nowrap">{} / {}</span>', status.get("failure_count", 0), threshold
+        )
+        trips: int = status.get("consecutive_circuit_breaks", 0)
+        if not trips:
+            return counted
+        return format_html(
+            '{}<span class="cb-sub" title="consecutive circuit breaks">{} trip{}</span>',
+            counted,
+            trips,
+            "" if trips == 1 else "s",
+        )
 
-    @admin.display(description="trips")
-    def trips(self, row: Breaker) -> int:
-        trips: int = _status(row).get("consecutive_circuit_breaks", 0)
-        return trips
-
-    @admin.display(description="retry phase")
-    def retry_phase(self, row: Breaker) -> str | None:
-        """``fixed-interval (attempt 1/3)`` wrapped before the parenthesis only."""
+    @admin.display(description="retry")
+    def retry(self, row: Breaker) -> str | None:
+        """When the next probe is due, over the retry phase: one column, two short lines."""
         status = _status(row)
+        state = status.get("state")
         phase = retry_phase_text(status)
-        if phase is None or status.get("state") in MANUAL_STATES:
-            return phase
-        kind, _, attempt = phase.partition(" (")
-        if not attempt:
-            return format_html('<span class="cb-nowrap">{}</span>', phase)
-        return format_html('<span class="cb-nowrap">{}</span> ({}', kind, attempt)
-
-    @admin.display(description="next retry")
-    def next_retry(self, row: Breaker) -> SafeString | None:
-        status = _status(row)
+        if state in MANUAL_STATES:
+            return phase  # the manual wording
+        if state == "closed" or phase is None:
+            return None
         at = status.get("next_retry_at")
         if at is None:
-            return None
-        if status.get("state") == "half_open":
-            return format_html('<time datetime="{}" title="{}">due now</time>', at, at)
+            when = SafeString("")
+        elif state == "half_open":
+            when = format_html('<time datetime="{}" title="{}">due now</time>', at, at)
+        else:
+            when = format_html(
+                '<time datetime="{}" title="{}">in {}</time>',
+                at,
+                at,
+                minutes_duration(status.get("time_until_retry_minutes")),
+            )
+        # "fixed-interval (attempt 1/3)" -> "fixed 1/3": the full phase is the tooltip.
+        kind, _, attempt = phase.partition(" (attempt ")
+        short = " ".join(filter(None, (kind.removesuffix("-interval"), attempt.rstrip(")"))))
         return format_html(
-            '<time datetime="{}" title="{}">in {}</time>',
-            at,
-            at,
-            minutes_duration(status.get("time_until_retry_minutes")),
+            '<span class="cb-nowrap">{}</span><span class="cb-sub" title="{}">{}</span>',
+            when,
+            phase,
+            short,
         )
 
     @admin.display(description="last failure")
@@ -310,13 +339,6 @@ class BreakerAdmin(BreakerModelAdmin):
             failure["message"],
             failure["type"],
         )
-
-    @admin.display(description="critical")
-    def critical(self, row: Breaker) -> SafeString:
-        """Words, not Django's red cross: "not critical" is no error."""
-        if _status(row).get("critical"):
-            return format_html('<strong class="cb-critical">{}</strong>', "yes")
-        return format_html('<span class="quiet">{}</span>', "no")
 
     # -- the read-only detail page -----------------------------------------------------
 
@@ -504,16 +526,7 @@ _USERNAME_FIELD = get_user_model().USERNAME_FIELD
 class TransitionAdmin(TransitionModelAdmin):
     """Every state change, automatic or manual, with who asked for it: read-only."""
 
-    list_display = (
-        "when",
-        "breaker",
-        "from_badge",
-        "to_badge",
-        "reason",
-        "origin",
-        "who",
-        "consecutive_breaks",
-    )
+    list_display = ("when", "breaker_name", "change", "reason_and_origin", "who", "trips")
     list_filter = ("breaker", "to_state", "reason", "origin")
     date_hierarchy = "at"
     search_fields = ("breaker", "reason", "actor", f"user__{_USERNAME_FIELD}")
@@ -547,17 +560,37 @@ class TransitionAdmin(TransitionModelAdmin):
         return False
 
     @admin.display(description="at", ordering="at")
-    def when(self, transition: Transition) -> str:
-        """To the second: breakers change state within the same minute."""
-        return date_format(timezone.localtime(transition.at), "Y-m-d H:i:s T")
+    def when(self, transition: Transition) -> SafeString:
+        """To the second (breakers change state within the same minute); the date and
+        the time may wrap onto two lines, never inside either."""
+        at = timezone.localtime(transition.at)
+        return format_html(
+            '<span class="cb-nowrap">{}</span> <span class="cb-nowrap">{}</span>',
+            date_format(at, "Y-m-d"),
+            date_format(at, "H:i:s T"),
+        )
 
-    @admin.display(description="from", ordering="from_state")
-    def from_badge(self, transition: Transition) -> SafeString:
-        return state_badge(transition.from_state)
+    @admin.display(description="breaker", ordering="breaker")
+    def breaker_name(self, transition: Transition) -> SafeString:
+        return breakable(transition.breaker)
 
-    @admin.display(description="to", ordering="to_state")
-    def to_badge(self, transition: Transition) -> SafeString:
-        return state_badge(transition.to_state)
+    @admin.display(description="change", ordering="to_state")
+    def change(self, transition: Transition) -> SafeString:
+        """``from → to``; the line may break after the arrow."""
+        return format_html(
+            '<span class="cb-nowrap">{} <span aria-label="to">→</span></span> {}',
+            state_badge(transition.from_state),
+            state_badge(transition.to_state),
+        )
+
+    @admin.display(description="reason", ordering="reason")
+    def reason_and_origin(self, transition: Transition) -> SafeString:
+        """The reason, over whether the change was automatic or manual."""
+        return format_html(
+            '{}<span class="cb-sub">{}</span>',
+            breakable(transition.reason),
+            transition.get_origin_display(),
+        )
 
     @admin.display(description="by")
     def who(self, transition: Transition) -> str | None:
@@ -566,3 +599,8 @@ class TransitionAdmin(TransitionModelAdmin):
             return username
         actor: str | None = transition.actor
         return actor
+
+    @admin.display(description="trips", ordering="consecutive_breaks")
+    def trips(self, transition: Transition) -> int:
+        """Consecutive circuit breaks after the change (the name the breaker list uses)."""
+        return transition.consecutive_breaks

@@ -294,7 +294,7 @@ def _legend(prefix: str, x0: float, y: float) -> str:
 
 
 TIMELINE_WIDTH, TIMELINE_HEIGHT = 720, 96
-SPARKLINE_WIDTH, SPARKLINE_HEIGHT = 120, 16
+SPARKLINE_WIDTH, SPARKLINE_HEIGHT = 96, 16  # 4 px an hour: a narrow list column
 
 
 def timeline_svg(name: str, segments: Sequence[Segment], window: Window, end: datetime) -> str:
@@ -330,7 +330,7 @@ def timeline_svg(name: str, segments: Sequence[Segment], window: Window, end: da
 
 
 def sparkline_svg(name: str, segments: Sequence[Segment], window: Window, end: datetime) -> str:
-    """The list page's picture: the same bands, 120 x 16, with tooltips and a summary."""
+    """The list page's picture: the same bands, 96 x 16, with tooltips and a summary."""
     start = end - window.span
     prefix = _svg_id(name, window.key, "spark")
     label = summary(name, window.label, segments)

@@ -68,7 +68,7 @@ def breaker_timeline(
 def breaker_sparkline(
     name: str, state: str | None = None, now: datetime | None = None
 ) -> SafeString:
-    """A 120 x 16 picture of the last 24 hours, for a list row."""
+    """A 96 x 16 picture of the last 24 hours, for a list row."""
     return sparklines({name: state}, now)[name]
 
 

@@ -11,6 +11,8 @@ from types import SimpleNamespace
 import pytest
 
 from circuit_breaker_django.timeline import (
+    SPARKLINE_HEIGHT,
+    SPARKLINE_WIDTH,
     STYLES,
     TIMELINE_WIDTH,
     get_window,
@@ -111,6 +113,7 @@ def test_the_browser_draws_each_stored_period_at_its_place_and_colour() -> None:
                 dominant, _ = Counter(png_pixels(shot)).most_common(1)[0]
                 assert close_to(dominant, rgb(STYLES[segment.state].colour)), (segment, dominant)
             spark = page.locator("#spark svg").bounding_box()
-            assert spark is not None and (spark["width"], spark["height"]) == (120, 16)
+            assert spark is not None
+            assert (spark["width"], spark["height"]) == (SPARKLINE_WIDTH, SPARKLINE_HEIGHT)
         finally:
             browser.close()

@@ -1,0 +1,142 @@
+"""The admin pages as a person sees them: Chromium at laptop width, light and dark.
+
+The fleet looks like production (tests/django_admin/realistic_fleet.py). Each test saves
+screenshots under screenshots/ at the repository root (ignored by git; CI keeps them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AbstractBaseUser
+from django.urls import reverse
+from pytest_django.live_server_helper import LiveServer
+
+from circuit_breaker_django import registry
+from tests.django_admin.realistic_fleet import install_realistic_fleet
+from tests.services import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse battery staple"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+LAPTOP = {"width": 1280, "height": 900}
+BREAKERS = "admin:circuit_breaker_django_breaker_changelist"
+TRANSITIONS = "admin:circuit_breaker_django_transition_changelist"
+
+
+@pytest.fixture
+def fleet(transactional_db: None) -> Iterator[None]:
+    install_realistic_fleet()
+    yield
+    registry.configure(None)
+
+
+@pytest.fixture
+def superuser(
+    transactional_db: None, django_user_model: type[AbstractBaseUser]
+) -> AbstractBaseUser:
+    user: AbstractBaseUser = django_user_model.objects.create_superuser(
+        username="oncall", email="oncall@example.com", password=PASSWORD
+    )
+    return user
+
+
+@pytest.fixture
+def browser(
+    fleet: None, superuser: AbstractBaseUser, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """Chromium, started after the data is in place: under Playwright's event loop the
+    transition listener would store rows in the background, racing the fixture."""
+    sync_api = playwright_or_skip()
+    # Playwright's sync API runs an event loop in this thread; the ORM must still work here.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def admin_page(
+    browser: Any, live_server: LiveServer, scheme: str = "light", theme: str = "auto"
+) -> Any:
+    """A logged-in page with the OS colour scheme ``scheme`` and the admin's theme toggle
+    pressed until it reads ``theme`` ("auto" follows the OS)."""
+    page = browser.new_page(viewport=LAPTOP, color_scheme=scheme)
+    page.set_default_timeout(15_000)
+    page.goto(live_server.url + reverse("admin:login"))
+    page.fill("#id_username", "oncall")
+    page.fill("#id_password", PASSWORD)
+    page.click("#login-form input[type=submit]")
+    page.wait_for_selector("#site-name")
+    for _ in range(3):
+        if page.evaluate("document.documentElement.dataset.theme") == theme:
+            break
+        page.click("button.theme-toggle")
+    assert page.evaluate("document.documentElement.dataset.theme") == theme
+    return page
+
+
+def save_screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+OVERFLOW = """() => {
+  const box = document.querySelector('#result_list').closest('.results');
+  const page = document.scrollingElement;
+  return {box: [box.scrollWidth, box.clientWidth], page: [page.scrollWidth, page.clientWidth]};
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_both_lists_fit_a_1280_px_screen_beside_the_navigation_sidebar(
+    browser: Any, live_server: LiveServer, scheme: str
+) -> None:
+    page = admin_page(browser, live_server, scheme)
+
+    for url_name, screenshot in [(BREAKERS, "breaker-list"), (TRANSITIONS, "transition-list")]:
+        page.goto(live_server.url + reverse(url_name))
+        assert page.locator("#nav-sidebar").is_visible()
+        assert page.locator("#changelist-filter").is_visible()
+        save_screenshot(page, f"{screenshot}-{scheme}.png")
+        sizes = page.evaluate(OVERFLOW)
+        box_scroll, box_width = sizes["box"]
+        page_scroll, page_width = sizes["page"]
+        assert box_scroll <= box_width, (url_name, sizes)
+        assert page_scroll <= page_width, (url_name, sizes)
+
+
+def test_a_long_exception_name_ends_in_an_ellipsis_and_short_ones_are_whole(
+    browser: Any, live_server: LiveServer
+) -> None:
+    page = admin_page(browser, live_server)
+    page.goto(live_server.url + reverse(BREAKERS))
+
+    def failure_cell(name: str) -> Any:
+        return page.locator("#result_list tbody tr", has_text=name).locator(".cb-truncate")
+
+    long_name = failure_cell("payment_gateway")
+    assert long_name.evaluate("el => el.scrollWidth > el.clientWidth")  # cut, ends in "…"
+    assert long_name.evaluate("el => getComputedStyle(el).textOverflow") == "ellipsis"
+    assert long_name.get_attribute("title") == (
+        "PaymentProviderGatewayTimeoutUpstreamUnavailableError: "
+        "payment_gateway: upstream answered 503 Service Unavailable after 2.0 s"
+    )
+    # HTTPError beside a Forced-open badge, the widest of the state column, stays whole.
+    beside_forced_open = failure_cell("orders_db")
+    assert beside_forced_open.inner_text() == "HTTPError"
+    assert beside_forced_open.evaluate("el => el.scrollWidth <= el.clientWidth")
+    sparkline = page.locator("#result_list tbody tr", has_text="warehouse_reporting_db").locator(
+        "svg.cb-sparkline"
+    )
+    box = page.locator("#result_list").evaluate(
+        "el => el.closest('.results').getBoundingClientRect().right"
+    )
+    spark_box = sparkline.bounding_box()
+    assert spark_box is not None and spark_box["x"] + spark_box["width"] <= box
