@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -37,13 +38,14 @@ from django.utils.safestring import SafeString
 from circuit_breaker import CircuitBreaker
 from circuit_breaker_django import actions, registry
 from circuit_breaker_django.models import Breaker, Transition, sync_breaker_rows
-from circuit_breaker_django.templatetags.breaker_timeline import sparklines
+from circuit_breaker_django.templatetags.breaker_timeline import history, sparklines
 from circuit_breaker_django.templatetags.circuit_breaker_admin import (
     STATE_BADGES,
     compact_duration,
     minutes_duration,
     state_badge,
 )
+from circuit_breaker_django.timeline import WINDOWS, default_window
 
 Status = dict[str, Any]
 
@@ -202,6 +204,30 @@ def config_items(config: Status) -> list[tuple[str, str]]:
         else:
             items.append((key, value if isinstance(value, str) else json.dumps(value)))
     return items
+
+
+TIMELINE_PARAMETER = "timeline"
+
+
+def timeline_context(request: HttpRequest, name: str, now: datetime) -> dict[str, Any]:
+    """The detail page's timeline range (``?timeline=1h|24h|7d|all``, else chosen from the
+    breaker's history) and the links to the other ranges, keeping the other parameters."""
+    known = history(name)
+    default = default_window(now, known.first_seen, known.last_incident)
+    requested = request.GET.get(TIMELINE_PARAMETER)
+    chosen = requested if requested in WINDOWS else default
+    links = []
+    for key, window in WINDOWS.items():
+        query = request.GET.copy()
+        query[TIMELINE_PARAMETER] = key
+        links.append((window, f"?{query.urlencode()}#breaker-timeline", key == chosen))
+    return {
+        "first_seen": known.first_seen,
+        "timeline_window": chosen,
+        "timeline_ranges": links,
+        "timeline_unknown": requested if requested is not None and requested != chosen else None,
+        "timeline_default": WINDOWS[default],
+    }
 
 
 @admin.register(Breaker)
@@ -390,6 +416,7 @@ class BreakerAdmin(BreakerModelAdmin):
             buttons = [
                 (action, self._action_url(action, row)) for action in MANUAL_ACTIONS.values()
             ]
+        now = timezone.now()
         return {
             "title": row.name,
             "subtitle": "Circuit breaker",
@@ -399,7 +426,8 @@ class BreakerAdmin(BreakerModelAdmin):
             "transitions": transitions,
             "all_transitions_url": all_transitions_url,
             "action_buttons": buttons,
-            "read_at": timezone.now(),
+            "read_at": now,
+            **timeline_context(request, row.name, now),
         }
 
     # -- manual actions: bulk on the list, buttons on the detail page ------------------

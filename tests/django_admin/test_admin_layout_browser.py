@@ -16,6 +16,8 @@ from django.urls import reverse
 from pytest_django.live_server_helper import LiveServer
 
 from circuit_breaker_django import registry
+from circuit_breaker_django.timeline import TIMELINE_PAD, TIMELINE_WIDTH
+from tests.django_admin.conftest import change_url
 from tests.django_admin.realistic_fleet import install_realistic_fleet
 from tests.services import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
 
@@ -140,3 +142,35 @@ def test_a_long_exception_name_ends_in_an_ellipsis_and_short_ones_are_whole(
     )
     spark_box = sparkline.bounding_box()
     assert spark_box is not None and spark_box["x"] + spark_box["width"] <= box
+
+
+def test_the_default_range_shows_the_latest_outage_whole_and_wide(
+    browser: Any, live_server: LiveServer
+) -> None:
+    page = admin_page(browser, live_server)
+    # search_service: running for 3 days, a short outage 20 hours ago, out of service
+    # for the last 2 (opened, now past its retry deadline).
+    page.goto(live_server.url + change_url("search_service"))
+    plot = page.locator("svg.cb-timeline").bounding_box()
+    assert plot is not None
+    plot_width = plot["width"] * (TIMELINE_WIDTH - 2 * TIMELINE_PAD) / TIMELINE_WIDTH
+
+    def latest_outage_width() -> float:
+        band = page.locator("svg.cb-timeline g.cb-segment:not([data-state=closed]) rect").last
+        box = band.bounding_box()
+        assert box is not None
+        return float(box["width"])
+
+    assert page.locator(".cb-ranges strong").inner_text() == "24 hours"
+    widths = {"24 hours": latest_outage_width()}
+    for link in ("7 days", "Since first seen", "1 hour"):
+        page.click(f".cb-ranges a:text-is('{link}')")
+        assert page.locator(".cb-ranges strong").inner_text() == link
+        widths[link] = latest_outage_width()
+
+    assert page.url.endswith("?timeline=1h#breaker-timeline")
+    label = page.locator("svg.cb-timeline").get_attribute("aria-label") or ""
+    assert label.startswith("Circuit breaker search_service, last hour: ")
+    assert widths["7 days"] < 10 < widths["Since first seen"] < widths["24 hours"]
+    assert widths["24 hours"] == pytest.approx(plot_width / 12, abs=1)  # 2 h of 24
+    assert widths["1 hour"] == pytest.approx(plot_width, abs=1)

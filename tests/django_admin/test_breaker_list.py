@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import suppress
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from django.urls import reverse
 
 from circuit_breaker.stores.redis import RedisStore
 from circuit_breaker_django import registry
+from circuit_breaker_django.models import Breaker
 from circuit_breaker_django.store import DjangoStore
 from tests.conftest import FakeClock
 from tests.django_admin.conftest import ALL_NAMES, install_registry, trip
@@ -23,6 +26,7 @@ from tests.services import skip_or_fail
 pytestmark = pytest.mark.django_db
 
 LIST_URL = "admin:circuit_breaker_django_breaker_changelist"
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def listed_names(response: Any) -> list[str]:
@@ -236,6 +240,19 @@ def test_failures_show_the_trips_under_them(admin_client: Client) -> None:
         '<td class="field-failures"><span class="cb-nowrap">0 / 5</span>'
         '<span class="cb-sub" title="consecutive circuit breaks">1 trip</span></td>'
     ) in html
+
+
+def test_a_sparkline_starts_at_the_breakers_first_record(admin_client: Client) -> None:
+    row = Breaker.objects.get(name="orders_db")
+
+    response = admin_client.get(reverse(LIST_URL), {"q": "orders_db"})
+
+    (listed,) = response.context["cl"].result_list
+    svg = ET.fromstring(str(listed.sparkline))
+    (band,) = [g for g in svg.iter(f"{SVG}g") if g.get("class") == "cb-segment"]
+    start = datetime.fromisoformat(band.get("data-start", ""))
+    assert abs(start - row.updated_at) < timedelta(seconds=1)  # not 24 hours ago
+    assert "last 24 hours (first seen " in svg.get("aria-label", "")
 
 
 def test_each_row_has_a_24_hour_sparkline_of_its_transitions(admin_client: Client) -> None:
