@@ -7,7 +7,8 @@ string. Every state has a colour AND a fill pattern (OPEN hatched, FORCED OPEN
 cross-hatched, HALF-OPEN dotted, DISABLED striped, CLOSED plain), wide bands carry a text
 label, every band has a ``<title>`` tooltip, the full timeline has a legend, and the
 ``<svg>`` has ``role="img"`` with an ``aria-label`` summarising the window, so the picture
-reads without colour and without sight.
+reads without colour and without sight. Words and lines outside the bands are drawn in
+``currentColor``: inside a page they take its text colour, so they follow a dark theme.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class StateStyle:
 
 
 STYLES: dict[str, StateStyle] = {
-    "closed": StateStyle("Closed", "#3d9a50", "#ffffff", ""),
+    "closed": StateStyle("Closed", "#2e7d32", "#ffffff", ""),  # white on it: 5.1:1
     "open": StateStyle("Open", "#c62828", "#ffffff", "hatch"),
     "half_open": StateStyle("Half-open", "#f2b01e", "#000000", "dots"),
     "forced_open": StateStyle("Forced open", "#6d1013", "#ffffff", "crosshatch"),
@@ -326,12 +327,17 @@ def _bands(
         left = min(left, x0 + width - band)  # a widened band at "now" stays inside
         look = style(segment.state)
         text = ""
-        if labels and band >= 8 * len(look.label) + 8:
+        plate = 8 * len(look.label) + 8
+        if labels and band >= plate + 4:
+            # The label sits on a plate of the plain state colour: the pattern never runs
+            # through its letters, and its contrast is that of the two colours.
+            middle, centre = left + band / 2, y + height / 2
             text = (
-                f'<text x="{left + band / 2:.2f}" y="{y + height / 2:.2f}" '
+                f'<rect class="cb-label-plate" x="{middle - plate / 2:.2f}" '
+                f'y="{centre - 9:.2f}" width="{plate}" height="18" rx="3" fill="{look.colour}"/>'
+                f'<text x="{middle:.2f}" y="{centre:.2f}" '
                 f'text-anchor="middle" dominant-baseline="central" font-size="12" '
-                f'font-weight="600" fill="{look.text_colour}" stroke="{look.colour}" '
-                f'stroke-width="3" paint-order="stroke">{escape(look.label)}</text>'
+                f'font-weight="600" fill="{look.text_colour}">{escape(look.label)}</text>'
             )
         out.append(
             f'<g class="cb-segment" data-state={quoteattr(segment.state)} '
@@ -382,11 +388,11 @@ def axis_ticks(frame: Frame) -> list[tuple[timedelta, str]]:
 
 def _axis(frame: Frame, x0: float, width: float, y: float) -> str:
     span = frame.span.total_seconds()
-    out = ['<g class="cb-axis" font-size="11" fill="#444444" text-anchor="middle">']
+    out = ['<g class="cb-axis" font-size="11" fill="currentColor" text-anchor="middle">']
     for ago, label in axis_ticks(frame):
         x = x0 + width * (1 - ago.total_seconds() / span)
         out.append(
-            f'<path d="M{x:.2f},{y:g} v5" stroke="#444444"/>'
+            f'<path d="M{x:.2f},{y:g} v5" stroke="currentColor"/>'
             f'<text x="{x:.2f}" y="{y + 17:g}">{label}</text>'
         )
     out.append("</g>")
@@ -405,7 +411,7 @@ def _unrecorded(frame: Frame, x0: float, width: float, y: float, height: float) 
             f'dominant-baseline="central" font-size="11">not yet seen</text>'
         )
     return (
-        f'<g class="cb-unrecorded" fill="#444444">'
+        f'<g class="cb-unrecorded" fill="currentColor">'
         f"<title>No record before {escape(_when(frame.since))}</title>"
         f'<rect x="{x0:g}" y="{y:g}" width="{right - x0:.2f}" height="{height:g}" '
         f'fill="none"/>{text}</g>'
@@ -413,13 +419,13 @@ def _unrecorded(frame: Frame, x0: float, width: float, y: float, height: float) 
 
 
 def _legend(prefix: str, x0: float, y: float) -> str:
-    out = ['<g class="cb-legend" font-size="12" fill="#222222">']
+    out = ['<g class="cb-legend" font-size="12" fill="currentColor">']
     x = x0
     for state in STATE_ORDER:
         look = style(state)
         out.append(
             f'<rect x="{x:g}" y="{y:g}" width="14" height="14" fill="{_fill(prefix, state)}" '
-            f'stroke="#444444" stroke-width="0.5"/>'
+            f'stroke="currentColor" stroke-width="0.5"/>'
             f'<text x="{x + 19:g}" y="{y + 11:g}">{escape(look.label)}</text>'
         )
         x += 28 + 7 * len(look.label)
@@ -428,7 +434,7 @@ def _legend(prefix: str, x0: float, y: float) -> str:
 
 
 TIMELINE_WIDTH, TIMELINE_HEIGHT = 720, 96
-TIMELINE_PAD = 12  # each side
+TIMELINE_PAD = 24  # each side: room for half an axis label ("\u221260 min") at either end
 SPARKLINE_WIDTH, SPARKLINE_HEIGHT = 96, 16  # 4 px an hour
 
 
@@ -457,7 +463,7 @@ def timeline_svg(name: str, segments: Sequence[Segment], frame: Frame) -> str:
         f'style="max-width:{TIMELINE_WIDTH}px" font-family="sans-serif">'
         f"<title>{escape(label)}</title>{_defs(prefix, 8)}"
         f"{_unrecorded(frame, pad, width, 6, 36)}{bands}"
-        f'<rect x="{pad}" y="6" width="{width}" height="36" fill="none" stroke="#444444" '
+        f'<rect x="{pad}" y="6" width="{width}" height="36" fill="none" stroke="currentColor" '
         f'stroke-width="0.5"/>'
         f"{_axis(frame, pad, width, 42)}{_legend(prefix, pad, 76)}</svg>"
     )
@@ -487,5 +493,5 @@ def sparkline_svg(name: str, segments: Sequence[Segment], frame: Frame) -> str:
         f"<title>{escape(label)}</title>{_defs(prefix, 4)}"
         f"{bands}"
         f'<rect x="0.5" y="0.5" width="{SPARKLINE_WIDTH - 1}" height="{SPARKLINE_HEIGHT - 1}" '
-        f'fill="none" stroke="#444444" stroke-opacity="0.5"/></svg>'  # shows the empty time
+        f'fill="none" stroke="currentColor" stroke-opacity="0.5"/></svg>'  # shows the empty time
     )

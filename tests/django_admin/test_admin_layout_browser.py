@@ -18,7 +18,7 @@ from pytest_django.live_server_helper import LiveServer
 from circuit_breaker_django import registry
 from circuit_breaker_django.timeline import TIMELINE_PAD, TIMELINE_WIDTH
 from tests.django_admin.conftest import change_url
-from tests.django_admin.realistic_fleet import install_realistic_fleet
+from tests.django_admin.realistic_fleet import YOUNG, install_realistic_fleet
 from tests.services import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
 
 pytestmark = pytest.mark.browser
@@ -26,6 +26,7 @@ pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery staple"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 LAPTOP = {"width": 1280, "height": 900}
+AA_NORMAL_TEXT = 4.5
 BREAKERS = "admin:circuit_breaker_django_breaker_changelist"
 TRANSITIONS = "admin:circuit_breaker_django_transition_changelist"
 
@@ -144,6 +145,88 @@ def test_a_long_exception_name_ends_in_an_ellipsis_and_short_ones_are_whole(
     assert spark_box is not None and spark_box["x"] + spark_box["width"] <= box
 
 
+CONTRAST = """(root) => {
+  const parse = (colour) => {
+    const parts = colour.match(/rgba?\\(([^)]+)\\)/)[1].split(/[\\s,\\/]+/).filter(Boolean);
+    const [r, g, b, a] = parts.map(Number);
+    return {r, g, b, a: parts.length > 3 ? a : 1};
+  };
+  const luminance = ({r, g, b}) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const ratio = (x, y) => {
+    const [hi, lo] = [luminance(x), luminance(y)].sort((p, q) => q - p);
+    return (hi + 0.05) / (lo + 0.05);
+  };
+  const pageBackground = (el) => {  // the first opaque background behind the element
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c.a > 0) return c;
+    }
+    return {r: 255, g: 255, b: 255, a: 1};
+  };
+  const bandColour = (text) => {  // a band label sits on its plate, over its band
+    const plate = text.previousElementSibling;
+    if (!plate || !plate.matches('rect.cb-label-plate')) throw new Error('a label without a plate');
+    return parse(getComputedStyle(plate).fill);
+  };
+  const measured = [];
+  const measure = (el, text, colour) => {
+    const svg = el instanceof SVGElement;
+    const fg = parse(colour);
+    const bg = svg && el.closest('g.cb-segment') ? bandColour(el) : pageBackground(el);
+    measured.push({text, fg: [fg.r, fg.g, fg.b, fg.a], bg: [bg.r, bg.g, bg.b],
+                   ratio: Math.round(ratio(fg, bg) * 100) / 100});
+  };
+  for (const el of root.querySelectorAll('*')) {
+    if (el.closest('title, style, script')) continue;
+    const style = getComputedStyle(el);
+    if (style.display === 'none' || style.visibility === 'hidden') continue;
+    const text = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE)
+      .map((n) => n.textContent).join('').trim();
+    if (text) measure(el, text, el instanceof SVGElement ? style.fill : style.color);
+    const before = getComputedStyle(el, '::before');
+    if (!['none', 'normal'].includes(before.content)) measure(el, before.content, before.color);
+  }
+  return measured;
+}"""
+THEMES = [("light", "auto"), ("dark", "auto"), ("light", "dark"), ("dark", "light")]
+
+
+@pytest.mark.parametrize(("scheme", "theme"), THEMES)
+def test_every_timeline_and_list_text_meets_wcag_aa_contrast_in_each_theme(
+    browser: Any, live_server: LiveServer, scheme: str, theme: str
+) -> None:
+    page = admin_page(browser, live_server, scheme, theme)
+    dark = theme == "dark" or (theme == "auto" and scheme == "dark")
+    # recommendations: first seen 3 hours ago, open for the last 2 (its default range is
+    # "since first seen"); in 24 hours, the time before it existed says so.
+    for query in ("", "?timeline=24h"):
+        page.goto(live_server.url + change_url(YOUNG) + query)
+        body = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert body == ("rgb(18, 18, 18)" if dark else "rgb(255, 255, 255)")
+        if theme == "auto" and not query:
+            save_screenshot(page, f"breaker-detail-{scheme}.png")
+
+        texts = page.locator("#breaker-timeline").evaluate(CONTRAST)
+
+        words = [entry["text"] for entry in texts]
+        assert {"State over time", "1 hour", "24 hours", "7 days", "now"} <= set(words)
+        assert {"Closed", "Open", "Half-open", "Forced open", "Disabled"} <= set(words)
+        assert words.count("Open") == 2  # the legend's, and the label on the open band
+        assert ("not yet seen" in words) == (query != "")
+        too_faint = [entry for entry in texts if entry["ratio"] < AA_NORMAL_TEXT]
+        assert not too_faint, too_faint
+
+    # The list's badges, marks and second lines follow the theme too.
+    page.goto(live_server.url + reverse(BREAKERS))
+    texts = page.locator("#result_list").evaluate(CONTRAST)
+    assert {"Forced open", "critical", "fixed 1/3", "profile api"} <= {e["text"] for e in texts}
+    too_faint = [entry for entry in texts if entry["ratio"] < AA_NORMAL_TEXT]
+    assert not too_faint, too_faint
+
+
 def test_the_default_range_shows_the_latest_outage_whole_and_wide(
     browser: Any, live_server: LiveServer
 ) -> None:
@@ -156,7 +239,8 @@ def test_the_default_range_shows_the_latest_outage_whole_and_wide(
     plot_width = plot["width"] * (TIMELINE_WIDTH - 2 * TIMELINE_PAD) / TIMELINE_WIDTH
 
     def latest_outage_width() -> float:
-        band = page.locator("svg.cb-timeline g.cb-segment:not([data-state=closed]) rect").last
+        bands = "svg.cb-timeline g.cb-segment:not([data-state=closed])"
+        band = page.locator(f"{bands} rect:not(.cb-label-plate)").last
         box = band.bounding_box()
         assert box is not None
         return float(box["width"])

@@ -371,3 +371,15 @@ def test_axis_ticks_count_back_from_now_in_round_steps(
     window: Any, first_seen: datetime | None, labels: list[str]
 ) -> None:
     assert [label for _ago, label in axis_ticks(frame(window, END, first_seen))] == labels
+
+
+def test_words_and_lines_outside_the_bands_follow_the_page_text_colour() -> None:
+    shown = frame(DAY, END, first_seen=ago(hours=6))
+    svg = timeline_svg("x", state_segments(HISTORY, shown.since, END), shown)
+    root = parse(svg)
+
+    for group in ("cb-axis", "cb-legend", "cb-unrecorded"):
+        found = next(g for g in root.iter(f"{SVG}g") if g.get("class") == group)
+        assert found.get("fill") == "currentColor", group
+    for grey in ("#444444", "#222222", "#666666"):
+        assert grey not in svg
