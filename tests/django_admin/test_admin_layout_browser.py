@@ -32,9 +32,11 @@ TRANSITIONS = "admin:circuit_breaker_django_transition_changelist"
 
 
 @pytest.fixture
-def fleet(transactional_db: None) -> Iterator[None]:
+def fleet(transactional_db: None) -> Iterator[dict[str, str]]:
+    """The fleet, and each breaker's detail URL: read from the database before the browser
+    starts, as an ORM query under Playwright's event loop would leave a connection open."""
     install_realistic_fleet()
-    yield
+    yield {name: change_url(name) for name in registry.names()}
     registry.configure(None)
 
 
@@ -50,7 +52,7 @@ def superuser(
 
 @pytest.fixture
 def browser(
-    fleet: None, superuser: AbstractBaseUser, monkeypatch: pytest.MonkeyPatch
+    fleet: dict[str, str], superuser: AbstractBaseUser, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Any]:
     """Chromium, started after the data is in place: under Playwright's event loop the
     transition listener would store rows in the background, racing the fixture."""
@@ -196,14 +198,14 @@ THEMES = [("light", "auto"), ("dark", "auto"), ("light", "dark"), ("dark", "ligh
 
 @pytest.mark.parametrize(("scheme", "theme"), THEMES)
 def test_every_timeline_and_list_text_meets_wcag_aa_contrast_in_each_theme(
-    browser: Any, live_server: LiveServer, scheme: str, theme: str
+    browser: Any, live_server: LiveServer, fleet: dict[str, str], scheme: str, theme: str
 ) -> None:
     page = admin_page(browser, live_server, scheme, theme)
     dark = theme == "dark" or (theme == "auto" and scheme == "dark")
     # recommendations: first seen 3 hours ago, open for the last 2 (its default range is
     # "since first seen"); in 24 hours, the time before it existed says so.
     for query in ("", "?timeline=24h"):
-        page.goto(live_server.url + change_url(YOUNG) + query)
+        page.goto(live_server.url + fleet[YOUNG] + query)
         body = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert body == ("rgb(18, 18, 18)" if dark else "rgb(255, 255, 255)")
         if theme == "auto" and not query:
@@ -228,12 +230,12 @@ def test_every_timeline_and_list_text_meets_wcag_aa_contrast_in_each_theme(
 
 
 def test_the_default_range_shows_the_latest_outage_whole_and_wide(
-    browser: Any, live_server: LiveServer
+    browser: Any, live_server: LiveServer, fleet: dict[str, str]
 ) -> None:
     page = admin_page(browser, live_server)
     # search_service: running for 3 days, a short outage 20 hours ago, out of service
     # for the last 2 (opened, now past its retry deadline).
-    page.goto(live_server.url + change_url("search_service"))
+    page.goto(live_server.url + fleet["search_service"])
     plot = page.locator("svg.cb-timeline").bounding_box()
     assert plot is not None
     plot_width = plot["width"] * (TIMELINE_WIDTH - 2 * TIMELINE_PAD) / TIMELINE_WIDTH
