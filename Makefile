@@ -45,8 +45,12 @@ pytest-postgres: $(STAMP)
 		echo "PostgreSQL at $(POSTGRES_URL) not reachable: Django tests ran on SQLite only"; \
 	fi
 
+# The demo's ports: make demo PORT=8080 UPSTREAM_PORT=8091
+PORT ?= 8000
+UPSTREAM_PORT ?= 8001
+
 demo: $(STAMP)
-	bash example_project/run_demo.sh
+	PORT=$(PORT) UPSTREAM_PORT=$(UPSTREAM_PORT) bash example_project/run_demo.sh
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[bench]"

@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -32,19 +33,21 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from circuit_breaker import CircuitBreaker
 from circuit_breaker.errors import ConfigError
 from circuit_breaker_django import actions, registry
 from circuit_breaker_django.models import Breaker, Transition, sync_breaker_rows
-from circuit_breaker_django.templatetags.breaker_timeline import sparklines
+from circuit_breaker_django.templatetags.breaker_timeline import history, sparklines
 from circuit_breaker_django.templatetags.circuit_breaker_admin import (
     STATE_BADGES,
+    compact_duration,
     minutes_duration,
     state_badge,
 )
+from circuit_breaker_django.timeline import WINDOWS, default_window
 
 logger = logging.getLogger("circuit_breaker")
 
@@ -174,26 +177,76 @@ class BreakerChangeList(ChangeList):
         self.result_list = rows
 
 
+def breakable(identifier: str) -> SafeString:
+    """``orders_db`` with a line-break opportunity after each underscore: long
+    snake_case names wrap in a narrow column instead of widening the table."""
+    return format_html_join(SafeString("_<wbr>"), "{}", ((part,) for part in identifier.split("_")))
+
+
 def _status(row: Breaker) -> Status:
     status: Status = getattr(row, _ROW_STATUS, {})
     return status
 
 
+def retry_phase_text(status: Status) -> str | None:
+    """The retry phase as the admin words it: a forced-open or disabled breaker waits for
+    a person, whatever phase its schedule reports (the status dict keeps that value)."""
+    if status.get("state") in MANUAL_STATES:
+        return "manual, until reset"
+    phase: str | None = status.get("retry_phase")
+    return phase
+
+
+def config_items(config: Status) -> list[tuple[str, str]]:
+    """The resolved configuration for reading: durations as ``20s`` / ``5m`` / ``1h30m``
+    (keys ending ``_minutes`` or ``_seconds``), everything else as JSON."""
+    items = []
+    for key, value in sorted(config.items()):
+        unit = 60 if key.endswith("_minutes") else 1 if key.endswith("_seconds") else None
+        if unit is not None and isinstance(value, int | float) and not isinstance(value, bool):
+            items.append((key, compact_duration(value * unit, fractions=True)))
+        else:
+            items.append((key, value if isinstance(value, str) else json.dumps(value)))
+    return items
+
+
+TIMELINE_PARAMETER = "timeline"
+
+
+def timeline_context(request: HttpRequest, name: str, now: datetime) -> dict[str, Any]:
+    """The detail page's timeline range (``?timeline=1h|24h|7d|all``, else chosen from the
+    breaker's history) and the links to the other ranges, keeping the other parameters."""
+    known = history(name)
+    default = default_window(now, known.first_seen, known.last_incident)
+    requested = request.GET.get(TIMELINE_PARAMETER)
+    chosen = requested if requested in WINDOWS else default
+    links = []
+    for key, window in WINDOWS.items():
+        query = request.GET.copy()
+        query[TIMELINE_PARAMETER] = key
+        links.append((window, f"?{query.urlencode()}#breaker-timeline", key == chosen))
+    return {
+        "first_seen": known.first_seen,
+        "timeline_window": chosen,
+        "timeline_ranges": links,
+        "timeline_unknown": requested if requested is not None and requested != chosen else None,
+        "timeline_default": WINDOWS[default],
+    }
+
+
 @admin.register(Breaker)
 class BreakerAdmin(BreakerModelAdmin):
+    # Six columns, none wider than it must be (two short lines where two facts belong
+    # together), so the list fits a laptop screen beside the admin's two sidebars.
     list_display = (
-        "name",
-        "profile",
+        "breaker_name",
         "state_badge",
         "failures",
-        "trips",
-        "retry_phase",
-        "next_retry",
+        "retry",
         "last_failure",
-        "critical",
         "last_24_hours",
     )
-    list_display_links = ("name",)
+    list_display_links = ("breaker_name",)
     list_filter = (LiveStateFilter, ProfileFilter)
     search_fields = ("name",)
     ordering = ("name",)
@@ -237,53 +290,76 @@ class BreakerAdmin(BreakerModelAdmin):
         picture: SafeString = getattr(row, _ROW_SPARKLINE, SafeString(""))
         return picture
 
-    @admin.display(description="profile")
-    def profile(self, row: Breaker) -> str | None:
-        profile: str | None = _status(row).get("profile")
-        return profile
+    @admin.display(description="name", ordering="name")
+    def breaker_name(self, row: Breaker) -> SafeString:
+        """The name, breakable after each underscore, over the profile it was built from."""
+        name = breakable(row.name)
+        profile = _status(row).get("profile")
+        if not profile:
+            return name
+        return format_html('{}<span class="cb-sub">profile {}</span>', name, profile)
 
     @admin.display(description="state")
     def state_badge(self, row: Breaker) -> SafeString:
-        return state_badge(_status(row).get("state"))
+        """The badge, and under it whether the breaker is critical (it fails the health check)."""
+        status = _status(row)
+        badge = state_badge(status.get("state"))
+        if not status.get("critical"):
+            return badge
+        return format_html(
+            '{}<strong class="cb-sub cb-critical" title="{}">critical</strong>',
+            badge,
+            "While it is not closed, the health check fails.",
+        )
 
     @admin.display(description="failures")
-    def failures(self, row: Breaker) -> str:
+    def failures(self, row: Breaker) -> SafeString:
+        """Counted failures of the threshold, over the trips (consecutive breaks) if any."""
         status = _status(row)
         threshold = status.get("config", {}).get("failure_threshold", "?")
-        return f"{status.get('failure_count', 0)} / {threshold}"
+        counted = format_html(
+            '<span class="cb-nowrap">{} / {}</span>', status.get("failure_count", 0), threshold
+        )
+        trips: int = status.get("consecutive_circuit_breaks", 0)
+        if not trips:
+            return counted
+        return format_html(
+            '{}<span class="cb-sub" title="consecutive circuit breaks">{} trip{}</span>',
+            counted,
+            trips,
+            "" if trips == 1 else "s",
+        )
 
-    @admin.display(description="trips")
-    def trips(self, row: Breaker) -> int:
-        trips: int = _status(row).get("consecutive_circuit_breaks", 0)
-        return trips
-
-    @admin.display(description="retry phase")
-    def retry_phase(self, row: Breaker) -> str | None:
-        """``fixed-interval (attempt 1/3)`` wrapped before the parenthesis only."""
+    @admin.display(description="retry")
+    def retry(self, row: Breaker) -> str | None:
+        """When the next probe is due, over the retry phase: one column, two short lines."""
         status = _status(row)
-        if status.get("state") in MANUAL_STATES:
-            return "manual, until reset"
-        phase: str | None = status.get("retry_phase")
-        if phase is None:
+        state = status.get("state")
+        phase = retry_phase_text(status)
+        if state in MANUAL_STATES:
+            return phase  # the manual wording
+        if state == "closed" or phase is None:
             return None
-        kind, _, attempt = phase.partition(" (")
-        if not attempt:
-            return format_html('<span class="cb-nowrap">{}</span>', phase)
-        return format_html('<span class="cb-nowrap">{}</span> ({}', kind, attempt)
-
-    @admin.display(description="next retry")
-    def next_retry(self, row: Breaker) -> SafeString | None:
-        status = _status(row)
         at = status.get("next_retry_at")
         if at is None:
-            return None
-        if status.get("state") == "half_open":
-            return format_html('<time datetime="{}" title="{}">due now</time>', at, at)
+            when = SafeString("")
+        elif state == "half_open":
+            when = format_html('<time datetime="{}" title="{}">due now</time>', at, at)
+        else:
+            when = format_html(
+                '<time datetime="{}" title="{}">in {}</time>',
+                at,
+                at,
+                minutes_duration(status.get("time_until_retry_minutes")),
+            )
+        # "fixed-interval (attempt 1/3)" -> "fixed 1/3": the full phase is the tooltip.
+        kind, _, attempt = phase.partition(" (attempt ")
+        short = " ".join(filter(None, (kind.removesuffix("-interval"), attempt.rstrip(")"))))
         return format_html(
-            '<time datetime="{}" title="{}">in {}</time>',
-            at,
-            at,
-            minutes_duration(status.get("time_until_retry_minutes")),
+            '<span class="cb-nowrap">{}</span><span class="cb-sub" title="{}">{}</span>',
+            when,
+            phase,
+            short,
         )
 
     @admin.display(description="last failure")
@@ -297,13 +373,6 @@ class BreakerAdmin(BreakerModelAdmin):
             failure["message"],
             failure["type"],
         )
-
-    @admin.display(description="critical")
-    def critical(self, row: Breaker) -> SafeString:
-        """Words, not Django's red cross: "not critical" is no error."""
-        if _status(row).get("critical"):
-            return format_html('<strong class="cb-critical">{}</strong>', "yes")
-        return format_html('<span class="quiet">{}</span>', "no")
 
     # -- the read-only detail page -----------------------------------------------------
 
@@ -386,18 +455,18 @@ class BreakerAdmin(BreakerModelAdmin):
             buttons = [
                 (action, self._action_url(action, row)) for action in MANUAL_ACTIONS.values()
             ]
+        now = timezone.now()
         return {
             "title": row.name,
             "subtitle": "Circuit breaker",
             "status": status,
-            "config_items": [
-                (key, value if isinstance(value, str) else json.dumps(value))
-                for key, value in sorted(status["config"].items())
-            ],
+            "retry_phase": retry_phase_text(status),
+            "config_items": config_items(status["config"]),
             "transitions": transitions,
             "all_transitions_url": all_transitions_url,
             "action_buttons": buttons,
-            "read_at": timezone.now(),
+            "read_at": now,
+            **timeline_context(request, row.name, now),
         }
 
     # -- manual actions: bulk on the list, buttons on the detail page ------------------
@@ -527,21 +596,24 @@ _USERNAME_FIELD = get_user_model().USERNAME_FIELD
 class TransitionAdmin(TransitionModelAdmin):
     """Every state change, automatic or manual, with who asked for it: read-only."""
 
-    list_display = (
-        "when",
-        "breaker",
-        "from_badge",
-        "to_badge",
-        "reason",
-        "origin",
-        "who",
-        "consecutive_breaks",
-    )
+    list_display = ("when", "breaker_name", "change", "reason_and_origin", "who", "trips")
     list_filter = ("breaker", "to_state", "reason", "origin")
     date_hierarchy = "at"
     search_fields = ("breaker", "reason", "actor", f"user__{_USERNAME_FIELD}")
     ordering = ("-at", "-pk")
     list_select_related = ("user",)
+    fields = (
+        "breaker",
+        "from_state",
+        "to_state",
+        "reason",
+        "origin",
+        "user",
+        "actor",
+        "consecutive_breaks",
+        "when",
+    )
+    readonly_fields = ("when",)
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -558,17 +630,37 @@ class TransitionAdmin(TransitionModelAdmin):
         return False
 
     @admin.display(description="at", ordering="at")
-    def when(self, transition: Transition) -> str:
-        """To the second: breakers change state within the same minute."""
-        return date_format(timezone.localtime(transition.at), "Y-m-d H:i:s T")
+    def when(self, transition: Transition) -> SafeString:
+        """To the second (breakers change state within the same minute); the date and
+        the time may wrap onto two lines, never inside either."""
+        at = timezone.localtime(transition.at)
+        return format_html(
+            '<span class="cb-nowrap">{}</span> <span class="cb-nowrap">{}</span>',
+            date_format(at, "Y-m-d"),
+            date_format(at, "H:i:s T"),
+        )
 
-    @admin.display(description="from", ordering="from_state")
-    def from_badge(self, transition: Transition) -> SafeString:
-        return state_badge(transition.from_state)
+    @admin.display(description="breaker", ordering="breaker")
+    def breaker_name(self, transition: Transition) -> SafeString:
+        return breakable(transition.breaker)
 
-    @admin.display(description="to", ordering="to_state")
-    def to_badge(self, transition: Transition) -> SafeString:
-        return state_badge(transition.to_state)
+    @admin.display(description="change", ordering="to_state")
+    def change(self, transition: Transition) -> SafeString:
+        """``from → to``; the line may break after the arrow."""
+        return format_html(
+            '<span class="cb-nowrap">{} <span aria-label="to">→</span></span> {}',
+            state_badge(transition.from_state),
+            state_badge(transition.to_state),
+        )
+
+    @admin.display(description="reason", ordering="reason")
+    def reason_and_origin(self, transition: Transition) -> SafeString:
+        """The reason, over whether the change was automatic or manual."""
+        return format_html(
+            '{}<span class="cb-sub">{}</span>',
+            breakable(transition.reason),
+            transition.get_origin_display(),
+        )
 
     @admin.display(description="by")
     def who(self, transition: Transition) -> str | None:
@@ -577,3 +669,8 @@ class TransitionAdmin(TransitionModelAdmin):
             return username
         actor: str | None = transition.actor
         return actor
+
+    @admin.display(description="trips", ordering="consecutive_breaks")
+    def trips(self, transition: Transition) -> int:
+        """Consecutive circuit breaks after the change (the name the breaker list uses)."""
+        return transition.consecutive_breaks

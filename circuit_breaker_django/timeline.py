@@ -1,11 +1,14 @@
 """A breaker's state over time, drawn as server-side SVG (no JavaScript).
 
-Pure functions: stored transitions -> :class:`Segment` list covering a window -> an SVG
+Pure functions: a window ("1h", "24h", "7d" or "all": since first seen) and the breaker's
+first record -> a :class:`Frame`; stored transitions -> :class:`Segment` list covering the
+frame from the first record on (no time is drawn before the breaker existed) -> an SVG
 string. Every state has a colour AND a fill pattern (OPEN hatched, FORCED OPEN
 cross-hatched, HALF-OPEN dotted, DISABLED striped, CLOSED plain), wide bands carry a text
 label, every band has a ``<title>`` tooltip, the full timeline has a legend, and the
 ``<svg>`` has ``role="img"`` with an ``aria-label`` summarising the window, so the picture
-reads without colour and without sight.
+reads without colour and without sight. Words and lines outside the bands are drawn in
+``currentColor``: inside a page they take its text colour, so they follow a dark theme.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ class StateStyle:
 
 
 STYLES: dict[str, StateStyle] = {
-    "closed": StateStyle("Closed", "#3d9a50", "#ffffff", ""),
+    "closed": StateStyle("Closed", "#2e7d32", "#ffffff", ""),  # white on it: 5.1:1
     "open": StateStyle("Open", "#c62828", "#ffffff", "hatch"),
     "half_open": StateStyle("Half-open", "#f2b01e", "#000000", "dots"),
     "forced_open": StateStyle("Forced open", "#6d1013", "#ffffff", "crosshatch"),
@@ -54,20 +57,23 @@ class TransitionLike(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Window:
+    """A choice of time range: a fixed span back from now, or (``span`` None) the
+    breaker's whole recorded life."""
+
     key: str
-    span: timedelta
-    label: str
-    tick: timedelta  # distance between axis ticks
-    unit: timedelta  # tick labels count this unit back from now
-    unit_label: str
+    span: timedelta | None
+    label: str  # in sentences: "last 24 hours"
+    choice: str  # on the range links: "24 hours"
+    tick: timedelta | None = None  # distance between axis ticks; None: chosen from the span
 
 
 WINDOWS: dict[str, Window] = {
-    "24h": Window(
-        "24h", timedelta(hours=24), "last 24 hours", timedelta(hours=6), timedelta(hours=1), "h"
-    ),
-    "7d": Window("7d", timedelta(days=7), "last 7 days", timedelta(days=1), timedelta(days=1), "d"),
+    "1h": Window("1h", timedelta(hours=1), "last hour", "1 hour", timedelta(minutes=15)),
+    "24h": Window("24h", timedelta(hours=24), "last 24 hours", "24 hours", timedelta(hours=6)),
+    "7d": Window("7d", timedelta(days=7), "last 7 days", "7 days", timedelta(days=1)),
+    "all": Window("all", None, "since first seen", "since first seen"),
 }
+FIXED_WINDOWS = ("1h", "24h", "7d")  # smallest first
 
 
 def get_window(key: str) -> Window:
@@ -78,6 +84,70 @@ def get_window(key: str) -> Window:
         raise ValueError(
             f"unknown timeline window {key!r}; expected one of {', '.join(WINDOWS)}"
         ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What one picture covers: the axis runs from ``start`` to ``end`` (now); states are
+    drawn from ``since``, the breaker's first record when it is later than ``start``."""
+
+    window: Window
+    start: datetime
+    end: datetime
+    since: datetime
+
+    @property
+    def span(self) -> timedelta:
+        return self.end - self.start
+
+    @property
+    def label(self) -> str:
+        """``last 24 hours``, ``last 24 hours (first seen 2025-03-10 11:00 UTC)``."""
+        if self.window.span is None:
+            return f"since first seen ({_when(self.since)})"
+        if self.since > self.start:
+            return f"{self.window.label} (first seen {_when(self.since)})"
+        return self.window.label
+
+
+SHORTEST_FRAME = timedelta(minutes=1)
+
+
+def frame(window: Window, end: datetime, first_seen: datetime | None = None) -> Frame:
+    """The frame of ``window`` ending ``end``, drawing nothing before ``first_seen``.
+
+    "all" spans from ``first_seen`` (at least a minute), or is the last 24 hours when that
+    is unknown. An unknown ``first_seen`` draws the whole span; one after ``end`` (two
+    machines' clocks) draws nothing.
+    """
+    if window.span is None and first_seen is None:
+        window = WINDOWS["24h"]
+    if window.span is not None:
+        start = end - window.span
+    else:
+        assert first_seen is not None
+        start = min(first_seen, end - SHORTEST_FRAME)
+    since = start if first_seen is None else min(max(start, first_seen), end)
+    return Frame(window, start, end, since)
+
+
+def default_window(
+    end: datetime, first_seen: datetime | None, last_incident: datetime | None
+) -> str:
+    """The range a detail page opens with: the smallest fixed window holding the latest
+    incident whole (``last_incident``: when the breaker last left CLOSED, else its last
+    transition), so a fresh outage is wide, not a sliver. "all" when the breaker's whole
+    recorded life fits in that window (no empty time before it), or nothing is that recent.
+    """
+    anchor = last_incident or first_seen
+    if anchor is None:
+        return "24h"
+    for key in FIXED_WINDOWS:
+        span = WINDOWS[key].span
+        assert span is not None
+        if anchor >= end - span:
+            return "all" if first_seen is not None and first_seen >= end - span else key
+    return "all" if first_seen is not None else FIXED_WINDOWS[-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +184,16 @@ def state_segments(
         cursor, state = transition.at, transition.to_state
     _append(segments, Segment(cursor, end, state))
     return segments
+
+
+def frame_segments(
+    transitions: Iterable[TransitionLike], frame: Frame, current_state: str | None = None
+) -> list[Segment]:
+    """:func:`state_segments` from the frame's first drawn moment to its end; none when
+    the breaker was first seen only now."""
+    if frame.since >= frame.end:
+        return []
+    return state_segments(transitions, frame.since, frame.end, current_state)
 
 
 def _append(segments: list[Segment], segment: Segment) -> None:
@@ -173,7 +253,9 @@ def summary(name: str, window_label: str, segments: Sequence[Segment]) -> str:
         percent = "<1%" if share == 0 else f"{share}%"
         periods = f" in {len(spans)} periods" if len(spans) > 1 else ""
         parts.append(f"{style(state).label.lower()} {format_duration(spent)} ({percent}){periods}")
-    now = style(segments[-1].state).label.lower() if segments else "unknown"
+    if not segments:
+        return f"Circuit breaker {name}, {window_label}: nothing recorded yet."
+    now = style(segments[-1].state).label.lower()
     return f"Circuit breaker {name}, {window_label}: {', '.join(parts)}; now {now}."
 
 
@@ -245,12 +327,17 @@ def _bands(
         left = min(left, x0 + width - band)  # a widened band at "now" stays inside
         look = style(segment.state)
         text = ""
-        if labels and band >= 8 * len(look.label) + 8:
+        plate = 8 * len(look.label) + 8
+        if labels and band >= plate + 4:
+            # The label sits on a plate of the plain state colour: the pattern never runs
+            # through its letters, and its contrast is that of the two colours.
+            middle, centre = left + band / 2, y + height / 2
             text = (
-                f'<text x="{left + band / 2:.2f}" y="{y + height / 2:.2f}" '
+                f'<rect class="cb-label-plate" x="{middle - plate / 2:.2f}" '
+                f'y="{centre - 9:.2f}" width="{plate}" height="18" rx="3" fill="{look.colour}"/>'
+                f'<text x="{middle:.2f}" y="{centre:.2f}" '
                 f'text-anchor="middle" dominant-baseline="central" font-size="12" '
-                f'font-weight="600" fill="{look.text_colour}" stroke="{look.colour}" '
-                f'stroke-width="3" paint-order="stroke">{escape(look.label)}</text>'
+                f'font-weight="600" fill="{look.text_colour}">{escape(look.label)}</text>'
             )
         out.append(
             f'<g class="cb-segment" data-state={quoteattr(segment.state)} '
@@ -263,29 +350,82 @@ def _bands(
     return "".join(out)
 
 
-def _axis(window: Window, x0: float, width: float, y: float) -> str:
-    steps = window.span // window.tick
-    out = ['<g class="cb-axis" font-size="11" fill="#444444" text-anchor="middle">']
-    for step in range(steps + 1):
-        x = x0 + width * step / steps
-        ago = (window.span - step * window.tick) // window.unit
-        label = "now" if step == steps else f"\u2212{ago} {window.unit_label}"
+NICE_TICKS = tuple(
+    timedelta(seconds=seconds)
+    for seconds in (
+        *(10, 15, 30),
+        *(60 * m for m in (1, 2, 5, 10, 15, 30)),
+        *(3600 * h for h in (1, 2, 3, 6, 12)),
+        *(86400 * d for d in (1, 2, 7, 14, 30, 91, 182, 365)),
+    )
+)
+MAX_TICK_GAPS = 6
+
+
+def axis_ticks(frame: Frame) -> list[tuple[timedelta, str]]:
+    """``(time before now, label)`` of each axis tick, oldest first, ending at "now".
+
+    Fixed windows use their own step (24 h: every 6 h); "since first seen" takes the
+    smallest round step giving at most six gaps. Labels count back in the step's unit.
+    """
+    step = frame.window.tick or next(
+        (tick for tick in NICE_TICKS if frame.span / tick <= MAX_TICK_GAPS), NICE_TICKS[-1]
+    )
+    if step < timedelta(minutes=1):
+        unit, word = timedelta(seconds=1), "s"
+    elif step < timedelta(hours=1):
+        unit, word = timedelta(minutes=1), "min"
+    elif step < timedelta(days=1):
+        unit, word = timedelta(hours=1), "h"
+    else:
+        unit, word = timedelta(days=1), "d"
+    count = frame.span // step
+    return [
+        (step * k, "now" if k == 0 else f"\u2212{step * k // unit} {word}")
+        for k in range(count, -1, -1)
+    ]
+
+
+def _axis(frame: Frame, x0: float, width: float, y: float) -> str:
+    span = frame.span.total_seconds()
+    out = ['<g class="cb-axis" font-size="11" fill="currentColor" text-anchor="middle">']
+    for ago, label in axis_ticks(frame):
+        x = x0 + width * (1 - ago.total_seconds() / span)
         out.append(
-            f'<path d="M{x:.2f},{y:g} v5" stroke="#444444"/>'
+            f'<path d="M{x:.2f},{y:g} v5" stroke="currentColor"/>'
             f'<text x="{x:.2f}" y="{y + 17:g}">{label}</text>'
         )
     out.append("</g>")
     return "".join(out)
 
 
+def _unrecorded(frame: Frame, x0: float, width: float, y: float, height: float) -> str:
+    """The part of a fixed window before the breaker's first record: left empty, said so."""
+    if frame.since <= frame.start:
+        return ""
+    right = x0 + width * ((frame.since - frame.start) / frame.span)
+    text = ""
+    if right - x0 >= 80:
+        text = (
+            f'<text x="{(x0 + right) / 2:.2f}" y="{y + height / 2:.2f}" text-anchor="middle" '
+            f'dominant-baseline="central" font-size="11">not yet seen</text>'
+        )
+    return (
+        f'<g class="cb-unrecorded" fill="currentColor">'
+        f"<title>No record before {escape(_when(frame.since))}</title>"
+        f'<rect x="{x0:g}" y="{y:g}" width="{right - x0:.2f}" height="{height:g}" '
+        f'fill="none"/>{text}</g>'
+    )
+
+
 def _legend(prefix: str, x0: float, y: float) -> str:
-    out = ['<g class="cb-legend" font-size="12" fill="#222222">']
+    out = ['<g class="cb-legend" font-size="12" fill="currentColor">']
     x = x0
     for state in STATE_ORDER:
         look = style(state)
         out.append(
             f'<rect x="{x:g}" y="{y:g}" width="14" height="14" fill="{_fill(prefix, state)}" '
-            f'stroke="#444444" stroke-width="0.5"/>'
+            f'stroke="currentColor" stroke-width="0.5"/>'
             f'<text x="{x + 19:g}" y="{y + 11:g}">{escape(look.label)}</text>'
         )
         x += 28 + 7 * len(look.label)
@@ -294,20 +434,20 @@ def _legend(prefix: str, x0: float, y: float) -> str:
 
 
 TIMELINE_WIDTH, TIMELINE_HEIGHT = 720, 96
-SPARKLINE_WIDTH, SPARKLINE_HEIGHT = 120, 16
+TIMELINE_PAD = 24  # each side: room for half an axis label ("\u221260 min") at either end
+SPARKLINE_WIDTH, SPARKLINE_HEIGHT = 96, 16  # 4 px an hour
 
 
-def timeline_svg(name: str, segments: Sequence[Segment], window: Window, end: datetime) -> str:
+def timeline_svg(name: str, segments: Sequence[Segment], frame: Frame) -> str:
     """The detail page's picture: labelled bands, a relative time axis and a legend."""
-    start = end - window.span
-    prefix = _svg_id(name, window.key)
-    pad = 12
+    prefix = _svg_id(name, frame.window.key)
+    pad = TIMELINE_PAD
     width = TIMELINE_WIDTH - 2 * pad
-    label = summary(name, window.label, segments)
+    label = summary(name, frame.label, segments)
     bands = _bands(
         segments,
-        start,
-        end,
+        frame.start,
+        frame.end,
         prefix=prefix,
         x0=pad,
         width=width,
@@ -322,22 +462,21 @@ def timeline_svg(name: str, segments: Sequence[Segment], window: Window, end: da
         f'viewBox="0 0 {TIMELINE_WIDTH} {TIMELINE_HEIGHT}" width="100%" '
         f'style="max-width:{TIMELINE_WIDTH}px" font-family="sans-serif">'
         f"<title>{escape(label)}</title>{_defs(prefix, 8)}"
-        f"{bands}"
-        f'<rect x="{pad}" y="6" width="{width}" height="36" fill="none" stroke="#444444" '
+        f"{_unrecorded(frame, pad, width, 6, 36)}{bands}"
+        f'<rect x="{pad}" y="6" width="{width}" height="36" fill="none" stroke="currentColor" '
         f'stroke-width="0.5"/>'
-        f"{_axis(window, pad, width, 42)}{_legend(prefix, pad, 76)}</svg>"
+        f"{_axis(frame, pad, width, 42)}{_legend(prefix, pad, 76)}</svg>"
     )
 
 
-def sparkline_svg(name: str, segments: Sequence[Segment], window: Window, end: datetime) -> str:
-    """The list page's picture: the same bands, 120 x 16, with tooltips and a summary."""
-    start = end - window.span
-    prefix = _svg_id(name, window.key, "spark")
-    label = summary(name, window.label, segments)
+def sparkline_svg(name: str, segments: Sequence[Segment], frame: Frame) -> str:
+    """The list page's picture: the same bands, 96 x 16, with tooltips and a summary."""
+    prefix = _svg_id(name, frame.window.key, "spark")
+    label = summary(name, frame.label, segments)
     bands = _bands(
         segments,
-        start,
-        end,
+        frame.start,
+        frame.end,
         prefix=prefix,
         x0=0,
         width=SPARKLINE_WIDTH,
@@ -352,5 +491,7 @@ def sparkline_svg(name: str, segments: Sequence[Segment], window: Window, end: d
         f'viewBox="0 0 {SPARKLINE_WIDTH} {SPARKLINE_HEIGHT}" '
         f'width="{SPARKLINE_WIDTH}" height="{SPARKLINE_HEIGHT}">'
         f"<title>{escape(label)}</title>{_defs(prefix, 4)}"
-        f"{bands}</svg>"
+        f"{bands}"
+        f'<rect x="0.5" y="0.5" width="{SPARKLINE_WIDTH - 1}" height="{SPARKLINE_HEIGHT - 1}" '
+        f'fill="none" stroke="currentColor" stroke-opacity="0.5"/></svg>'  # shows the empty time
     )

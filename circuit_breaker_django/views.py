@@ -12,12 +12,13 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import wraps
 from typing import Any, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
 
 from circuit_breaker.errors import ConfigError, UnknownBreakerError
 from circuit_breaker_django import registry
@@ -34,6 +35,34 @@ except ImportError:  # older Django has no such middleware
 
     def login_not_required(view_func: View) -> View:
         return view_func
+
+
+SAFE_METHODS = ("GET", "HEAD")
+
+
+def read_only(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
+    """GET and HEAD only; any other method gets a JSON 405 naming the allowed ones.
+
+    CSRF-exempt, or the CSRF middleware would answer a POST with its HTML 403 before
+    the method is looked at; the view changes nothing, so there is nothing to forge.
+    """
+
+    @wraps(view)
+    def only_safe_methods(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        if request.method not in SAFE_METHODS:
+            response = JsonResponse(
+                {
+                    "error": f"method {request.method} not allowed: use GET or HEAD",
+                    "allowed": list(SAFE_METHODS),
+                },
+                status=405,
+            )
+            response["Allow"] = ", ".join(SAFE_METHODS)
+            return response
+        return view(request, *args, **kwargs)
+
+    exempt: Callable[..., JsonResponse] = csrf_exempt(only_safe_methods)
+    return exempt
 
 
 def health_summary(statuses: dict[str, Status]) -> str:
@@ -101,7 +130,7 @@ def _unavailable(request: HttpRequest, exc: Exception) -> JsonResponse:
 
 @login_not_required
 @never_cache
-@require_safe
+@read_only
 def breakers_health(request: HttpRequest) -> JsonResponse:
     """Every breaker, after one store round trip."""
     try:
@@ -113,7 +142,7 @@ def breakers_health(request: HttpRequest) -> JsonResponse:
 
 @login_not_required
 @never_cache
-@require_safe
+@read_only
 def breaker_health(request: HttpRequest, name: str) -> JsonResponse:
     """One breaker; 404 for a name the registry does not know."""
     try:

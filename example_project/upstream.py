@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -105,7 +106,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--fail", type=float, default=0.0, help="initial failure rate, 0..1")
     args = parser.parse_args()
-    server = serve(args.port, args.fail)
+    try:
+        server = serve(args.port, args.fail)
+    except OSError as exc:  # the port is taken: say so, no traceback
+        sys.exit(
+            f"upstream.py: cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); "
+            "pick another port: make demo UPSTREAM_PORT=8091"
+        )
     print(f"flaky upstream on http://127.0.0.1:{server.server_port}/", flush=True)
     try:
         server.serve_forever()

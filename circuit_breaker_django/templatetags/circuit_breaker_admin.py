@@ -46,16 +46,25 @@ def state_label(state: object) -> str:
     return STATE_BADGES.get(value, ("", value, ""))[1]
 
 
-@register.filter
-def minutes_duration(minutes: object) -> str:
-    """``4.2`` minutes -> ``"4m 12s"``; ``None`` -> ``""``."""
-    if minutes is None or isinstance(minutes, bool) or not isinstance(minutes, int | float):
-        return ""
-    seconds = round(float(minutes) * 60)
-    hours, rest = divmod(seconds, 3600)
+def compact_duration(seconds: float, *, fractions: bool = False) -> str:
+    """``20`` -> ``"20s"``, ``300`` -> ``"5m"``, ``5400`` -> ``"1h30m"``, ``252`` ->
+    ``"4m12s"`` (the core's error messages write durations this way). Whole seconds,
+    except with ``fractions`` below a minute, for settings such as ``0.5s``."""
+    if fractions and seconds < 60 and round(seconds, 3) != round(seconds):
+        return f"{round(seconds, 3):g}s"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
     mins, secs = divmod(rest, 60)
     parts = [f"{hours}h" if hours else "", f"{mins}m" if mins else "", f"{secs}s" if secs else ""]
-    return " ".join(part for part in parts if part) or "0s"
+    return "".join(parts) or "0s"
+
+
+@register.filter
+def minutes_duration(minutes: object) -> str:
+    """``4.2`` minutes -> ``"4m12s"``; ``None`` -> ``""``."""
+    if minutes is None or isinstance(minutes, bool) or not isinstance(minutes, int | float):
+        return ""
+    return compact_duration(float(minutes) * 60)
 
 
 @register.filter

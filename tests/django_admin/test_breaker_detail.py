@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from circuit_breaker_django import actions, registry
+from circuit_breaker_django.admin import config_items
+from circuit_breaker_django.models import Transition
 from tests.django_admin.conftest import change_url, trip
 
 pytestmark = pytest.mark.django_db(transaction=True)  # rows synced on the app's own connection
@@ -69,14 +74,111 @@ def test_detail_links_to_all_transitions_of_the_breaker(admin_client: Client) ->
     assert response.context["all_transitions_url"] == expected
 
 
-def test_detail_draws_the_outage_on_the_24_hour_and_7_day_timelines(
+def timeline_section(html: str) -> str:
+    start = html.index('id="breaker-timeline"')
+    return html[start : html.index('id="breaker-transitions"')]
+
+
+def test_detail_draws_a_fresh_outage_over_the_breakers_whole_short_life(
     admin_client: Client,
 ) -> None:
     trip("external_api")
 
-    html = admin_client.get(change_url("external_api")).content.decode()
+    response = admin_client.get(change_url("external_api"))
 
-    section = html[html.index('id="breaker-timeline"') :]
-    assert section.count("<svg") >= 2
-    assert "Last 24 hours" in section and "Last 7 days" in section
-    assert "open" in section.lower()
+    assert response.context["timeline_window"] == "all"  # the row was created just now
+    section = timeline_section(response.content.decode())
+    assert section.count("<svg") == 1
+    assert 'aria-label="Circuit breaker external_api, since first seen (' in section
+    assert 'data-state="open"' in section
+
+
+def test_detail_offers_four_ranges_and_marks_the_one_shown(admin_client: Client) -> None:
+    response = admin_client.get(change_url("orders_db"), {"timeline": "7d"})
+
+    assert response.context["timeline_window"] == "7d"
+    section = timeline_section(response.content.decode())
+    assert '<strong aria-current="true">7 days</strong>' in section
+    for key, text in [("1h", "1 hour"), ("24h", "24 hours"), ("all", "Since first seen")]:
+        assert f'<a href="?timeline={key}#breaker-timeline">{text}</a>' in section
+    assert "last 7 days (first seen " in section
+
+
+def test_range_links_keep_the_admins_own_parameters(admin_client: Client) -> None:
+    response = admin_client.get(
+        change_url("orders_db"), {"_changelist_filters": "state=open", "timeline": "1h"}
+    )
+
+    links = [url for _window, url, _selected in response.context["timeline_ranges"]]
+    assert links[1] == "?_changelist_filters=state%3Dopen&timeline=24h#breaker-timeline"
+
+
+def test_an_unknown_range_shows_the_default_and_says_so(admin_client: Client) -> None:
+    response = admin_client.get(change_url("orders_db"), {"timeline": "5y"})
+
+    assert response.status_code == 200
+    assert response.context["timeline_window"] == "all"
+    assert "There is no range “5y”: showing since first seen." in response.content.decode()
+
+
+def test_detail_defaults_to_the_smallest_range_holding_the_latest_outage(
+    admin_client: Client,
+) -> None:
+    earlier = timezone.now() - timedelta(days=20)
+    Transition.objects.create(
+        breaker="orders_db", at=earlier, from_state="closed", to_state="open", reason="threshold"
+    )
+    Transition.objects.create(
+        breaker="orders_db",
+        at=timezone.now() - timedelta(hours=3),
+        from_state="closed",
+        to_state="forced_open",
+        reason="forced_open",
+    )
+
+    response = admin_client.get(change_url("orders_db"))
+
+    assert response.context["timeline_window"] == "24h"
+    assert response.context["first_seen"] == earlier
+
+
+@pytest.mark.parametrize("manual", [actions.force_open, actions.disable])
+def test_a_manual_state_waits_for_a_person_not_a_schedule(
+    admin_client: Client, manual: Any
+) -> None:
+    manual(registry.get("orders_db"), actor="oncall")
+
+    response = admin_client.get(change_url("orders_db"))
+
+    assert response.context["status"]["retry_phase"] == "closed"  # the status keeps its value
+    html = response.content.decode()
+    assert '<th scope="row">Retry phase</th><td>manual, until reset</td>' in html
+
+
+def test_resolved_durations_read_as_durations(admin_client: Client) -> None:
+    response = admin_client.get(change_url("orders_db"))  # the db profile: 1 min intervals
+
+    config = dict(response.context["config_items"])
+    assert config["base_interval_minutes"] == "1m"
+    assert config["probe_timeout_seconds"] == "1m"
+    assert config["max_interval_minutes"] == "null"
+    assert response.context["status"]["config"]["base_interval_minutes"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("config", "shown"),
+    [
+        ({"base_interval_minutes": 1 / 3}, "20s"),
+        ({"base_interval_minutes": 5}, "5m"),
+        ({"max_interval_minutes": 90.0}, "1h30m"),
+        ({"probe_timeout_seconds": 0.5}, "0.5s"),
+        ({"probe_timeout_seconds": 252}, "4m12s"),
+        ({"jitter_ratio": 0.1}, "0.1"),
+        ({"failure_threshold": 3}, "3"),
+        ({"max_interval_minutes": None}, "null"),
+    ],
+)
+def test_config_values_with_a_time_unit_are_shown_as_durations(
+    config: dict[str, Any], shown: str
+) -> None:
+    assert config_items(config) == [(next(iter(config)), shown)]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from contextlib import suppress
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +17,7 @@ from django.urls import reverse
 
 from circuit_breaker.stores.redis import RedisStore
 from circuit_breaker_django import registry
+from circuit_breaker_django.models import Breaker
 from circuit_breaker_django.store import DjangoStore
 from tests.django_admin.conftest import ALL_NAMES, install_registry, trip
 from tests.helpers import FakeClock
@@ -22,6 +26,7 @@ from tests.services import skip_or_fail
 pytestmark = pytest.mark.django_db(transaction=True)  # rows synced on the app's own connection
 
 LIST_URL = "admin:circuit_breaker_django_breaker_changelist"
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def listed_names(response: Any) -> list[str]:
@@ -82,7 +87,7 @@ def test_list_shows_the_live_state_of_a_tripped_breaker(admin_client: Client) ->
     assert "ConnectionError" in html  # last failure type
     assert row.live_status["consecutive_circuit_breaks"] == 1
     assert "fixed-interval" in html
-    assert re.search(r">in \d+m( \d+s)?</time>", html)  # next retry, within 5 min ± jitter
+    assert re.search(r">in \d+m(\d+s)?</time>", html)  # next retry, within 5 min ± jitter
 
 
 def test_a_breaker_past_its_retry_deadline_is_half_open_and_due(
@@ -141,10 +146,49 @@ def test_breakers_cannot_be_added_or_deleted_in_the_admin(admin_client: Client) 
     assert admin_client.get(reverse("admin:circuit_breaker_django_breaker_add")).status_code == 403
 
 
-def test_critical_column_says_yes_for_a_critical_breaker(admin_client: Client) -> None:
+def test_a_critical_breaker_is_marked_under_its_state(admin_client: Client) -> None:
     response = admin_client.get(reverse(LIST_URL), {"q": "payment_gateway"})
 
-    assert '<strong class="cb-critical">yes</strong>' in response.content.decode()
+    assert (
+        '<strong class="cb-sub cb-critical" title="While it is not closed, the health check '
+        'fails.">critical</strong>'
+    ) in response.content.decode()
+
+
+def test_a_non_critical_breaker_carries_no_mark(admin_client: Client) -> None:
+    response = admin_client.get(reverse(LIST_URL), {"q": "orders_db"})
+
+    assert 'class="cb-sub cb-critical"' not in response.content.decode()
+
+
+def test_the_name_wraps_after_underscores_over_its_profile(admin_client: Client) -> None:
+    response = admin_client.get(reverse(LIST_URL), {"q": "payment_gateway"})
+
+    assert 'payment_<wbr>gateway<span class="cb-sub">profile critical</span>' in (
+        response.content.decode()
+    )
+
+
+def test_a_long_exception_name_is_cut_with_the_whole_text_in_a_tooltip(
+    admin_client: Client,
+) -> None:
+    class ReplicaLagBeyondConfiguredThresholdUnavailableError(Exception):
+        pass
+
+    breaker = registry.get("orders_db")
+    with suppress(ReplicaLagBeyondConfiguredThresholdUnavailableError):
+        breaker.call(raise_error, ReplicaLagBeyondConfiguredThresholdUnavailableError("lag 42 s"))
+
+    html = admin_client.get(reverse(LIST_URL), {"q": "orders_db"}).content.decode()
+
+    assert (
+        '<span class="cb-truncate" title="ReplicaLagBeyondConfiguredThresholdUnavailableError: '
+        'lag 42 s">ReplicaLagBeyondConfiguredThresholdUnavailableError</span>'
+    ) in html
+
+
+def raise_error(error: Exception) -> None:
+    raise error
 
 
 def test_user_without_view_permission_cannot_see_the_list(client_for: Any) -> None:
@@ -170,7 +214,45 @@ def test_a_forced_open_breaker_waits_for_a_manual_reset(admin_client: Client) ->
 
     html = response.content.decode()
     assert "■</span> Forced open" in html
-    assert "manual, until reset" in html
+    assert '<td class="field-retry">manual, until reset</td>' in html
+
+
+def test_an_open_breaker_says_when_it_retries_over_its_phase(admin_client: Client) -> None:
+    trip("orders_db")
+
+    html = admin_client.get(reverse(LIST_URL), {"q": "orders_db"}).content.decode()
+
+    assert re.search(
+        r'<td class="field-retry"><span class="cb-nowrap"><time datetime="[^"]+" title="[^"]+">'
+        r"in (\d+m)?(\d+s)?</time></span>"
+        r'<span class="cb-sub" title="fixed-interval \(attempt 1/5\)">'
+        r"fixed 1/5</span></td>",
+        html,
+    )
+
+
+def test_failures_show_the_trips_under_them(admin_client: Client) -> None:
+    trip("orders_db")
+
+    html = admin_client.get(reverse(LIST_URL), {"q": "orders_db"}).content.decode()
+
+    assert (
+        '<td class="field-failures"><span class="cb-nowrap">0 / 5</span>'
+        '<span class="cb-sub" title="consecutive circuit breaks">1 trip</span></td>'
+    ) in html
+
+
+def test_a_sparkline_starts_at_the_breakers_first_record(admin_client: Client) -> None:
+    row = Breaker.objects.get(name="orders_db")
+
+    response = admin_client.get(reverse(LIST_URL), {"q": "orders_db"})
+
+    (listed,) = response.context["cl"].result_list
+    svg = ET.fromstring(str(listed.sparkline))
+    (band,) = [g for g in svg.iter(f"{SVG}g") if g.get("class") == "cb-segment"]
+    start = datetime.fromisoformat(band.get("data-start", ""))
+    assert abs(start - row.updated_at) < timedelta(seconds=1)  # not 24 hours ago
+    assert "last 24 hours (first seen " in svg.get("aria-label", "")
 
 
 def test_each_row_has_a_24_hour_sparkline_of_its_transitions(admin_client: Client) -> None:

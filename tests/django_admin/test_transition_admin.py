@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -105,3 +106,46 @@ def test_transitions_are_read_only(admin_client: Client, history: None) -> None:
     delete = reverse("admin:circuit_breaker_django_transition_delete", args=(transition.pk,))
     assert admin_client.post(delete).status_code == 403
     assert Transition.objects.count() == 3
+
+
+def test_the_list_shows_each_change_to_the_second(admin_client: Client) -> None:
+    at = datetime(2025, 3, 10, 9, 41, 27, tzinfo=UTC)
+    Transition.objects.create(
+        breaker="orders_db", at=at, from_state="closed", to_state="open", reason="threshold"
+    )
+
+    html = admin_client.get(reverse(LIST_URL)).content.decode()
+
+    local = timezone.localtime(at)
+    assert (
+        f'<span class="cb-nowrap">{local:%Y-%m-%d}</span> '
+        f'<span class="cb-nowrap">{local:%H:%M:%S} {local.tzname()}</span>'
+    ) in html
+
+
+def test_the_detail_page_shows_the_time_to_the_second(admin_client: Client) -> None:
+    at = datetime(2025, 3, 10, 9, 41, 27, tzinfo=UTC)
+    transition = Transition.objects.create(
+        breaker="orders_db", at=at, from_state="closed", to_state="open", reason="threshold"
+    )
+
+    response = admin_client.get(
+        reverse("admin:circuit_breaker_django_transition_change", args=(transition.pk,))
+    )
+
+    local = timezone.localtime(at)
+    assert f"{local:%H:%M:%S} {local.tzname()}" in response.content.decode()
+
+
+def test_a_change_reads_from_one_badge_to_the_other(admin_client: Client, history: None) -> None:
+    html = admin_client.get(reverse(LIST_URL), {"breaker": "orders_db"}).content.decode()
+
+    assert (
+        '<td class="field-change"><span class="cb-nowrap"><span class="cb-badge '
+        'cb-state-closed" title="Calls pass"><span class="cb-icon" aria-hidden="true">✔</span> '
+        'Closed</span> <span aria-label="to">→</span></span> <span class="cb-badge '
+        'cb-state-forced_open"'
+    ) in html
+    assert (
+        '<td class="field-reason_and_origin">forced_<wbr>open<span class="cb-sub">manual</span>'
+    ) in html

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import select
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from circuit_breaker_django import registry
 
@@ -93,6 +96,27 @@ def test_the_page_degrades_gracefully_and_the_critical_breaker_fails_health(
     assert health.status_code == 503
     assert health.json()["status"] == "fail"
     assert health.json()["breakers"]["payment_gateway"] == {"state": "open"}
+
+
+def test_the_shop_says_when_the_next_retry_is_in_words_not_iso(
+    example_site: None, upstream: Upstream, client: Client
+) -> None:
+    upstream.get("/control?fail=1.0")
+    for _ in range(registry.get("external_api").failure_threshold):
+        client.get("/")
+    registry.get("orders_db").force_open(actor="test")
+
+    html = client.get("/").content.decode()
+
+    status = registry.status(["external_api"])["external_api"]
+    at = datetime.fromisoformat(status["next_retry_at"])
+    row = html[html.index("<td>external_api</td>") :]
+    row = row[: row.index("</tr>")]
+    assert re.search(r">in (\d+m)?(\d+s)?</time> <small>\(at [^)]+\)</small>", row)
+    local = timezone.localtime(at)  # the site's time zone (the demo's: UTC)
+    assert f"(at {local:%H:%M:%S} {local.tzname()})" in row
+    assert f">{status['next_retry_at']}<" not in html  # the ISO string only in datetime=""
+    assert "after a manual reset" in html  # orders_db
 
 
 def test_the_example_configuration_uses_the_built_in_profiles_and_its_own(

@@ -139,6 +139,23 @@ def test_only_safe_methods(client: Client) -> None:
     assert client.post(URL).status_code == 405
 
 
+@pytest.mark.parametrize("url", [URL, URL + "orders_db/"])
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+def test_other_methods_get_a_json_405_even_with_csrf_checks_on(url: str, method: str) -> None:
+    browser_like = Client(enforce_csrf_checks=True)  # as a real client meets the middleware
+
+    response = getattr(browser_like, method)(url)
+
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content) == {
+        "error": f"method {method.upper()} not allowed: use GET or HEAD",
+        "allowed": ["GET", "HEAD"],
+    }
+    assert browser_like.get(url).status_code == 200
+
+
 def test_one_query_for_all_breakers_on_the_django_store(
     client: Client, install: Install, transactional_db: None
 ) -> None:

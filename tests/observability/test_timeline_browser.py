@@ -11,8 +11,12 @@ from types import SimpleNamespace
 import pytest
 
 from circuit_breaker_django.timeline import (
+    SPARKLINE_HEIGHT,
+    SPARKLINE_WIDTH,
     STYLES,
+    TIMELINE_PAD,
     TIMELINE_WIDTH,
+    frame,
     get_window,
     sparkline_svg,
     state_segments,
@@ -23,7 +27,7 @@ from tests.services import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
 pytestmark = pytest.mark.browser
 
 END = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
-WINDOW = get_window("24h")
+DAY = frame(get_window("24h"), END)
 STORED = [  # what the Transition table would hold
     SimpleNamespace(at=END - timedelta(hours=18), from_state="closed", to_state="open"),
     SimpleNamespace(at=END - timedelta(hours=12), from_state="open", to_state="closed"),
@@ -82,22 +86,23 @@ def close_to(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
 
 def test_the_browser_draws_each_stored_period_at_its_place_and_colour() -> None:
     sync_api = playwright_or_skip()
-    segments = state_segments(STORED, END - WINDOW.span, END)
+    segments = state_segments(STORED, DAY.start, END)
     page_html = (
         '<html><body style="margin:0;background:#fff">'
         f'<div id="timeline" style="width:{TIMELINE_WIDTH}px">'
-        f"{timeline_svg('orders_db', segments, WINDOW, END)}</div>"
-        f'<div id="spark">{sparkline_svg("orders_db", segments, WINDOW, END)}</div></body></html>'
+        f"{timeline_svg('orders_db', segments, DAY)}</div>"
+        f'<div id="spark">{sparkline_svg("orders_db", segments, DAY)}</div></body></html>'
     )
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 800, "height": 200})
             page.set_content(page_html)
-            plot_left, plot_width, band_middle = 12, TIMELINE_WIDTH - 24, 6 + 18
+            plot_left, plot_width = TIMELINE_PAD, TIMELINE_WIDTH - 2 * TIMELINE_PAD
+            band_middle = 6 + 18
             for segment in segments:
                 middle = segment.start + segment.duration / 2
-                x = plot_left + plot_width * ((middle - (END - WINDOW.span)) / WINDOW.span)
+                x = plot_left + plot_width * ((middle - DAY.start) / DAY.span)
                 # What the browser hit-tests there is this period's band...
                 hit = page.evaluate(
                     "([x, y]) => document.elementFromPoint(x, y).closest('g').dataset.state",
@@ -111,6 +116,7 @@ def test_the_browser_draws_each_stored_period_at_its_place_and_colour() -> None:
                 dominant, _ = Counter(png_pixels(shot)).most_common(1)[0]
                 assert close_to(dominant, rgb(STYLES[segment.state].colour)), (segment, dominant)
             spark = page.locator("#spark svg").bounding_box()
-            assert spark is not None and (spark["width"], spark["height"]) == (120, 16)
+            assert spark is not None
+            assert (spark["width"], spark["height"]) == (SPARKLINE_WIDTH, SPARKLINE_HEIGHT)
         finally:
             browser.close()
