@@ -20,9 +20,11 @@ EventKind = Literal["state_change", "success", "failure", "rejected", "ignored"]
 class BreakerEvent:
     """One thing that happened to a breaker.
 
-    ``state_change`` events carry ``old``, ``new``, ``reason`` and ``origin`` ("local" in
-    the process that made the change, "remote" in one that learned of it); ``actor`` is
-    who asked for a manual change. ``failure`` and ``ignored`` carry the ``exception``.
+    ``state_change`` events carry ``old``, ``new``, ``reason``, ``origin`` ("local" in
+    the process that made the change, "remote" in one that learned of it) and the
+    ``consecutive_breaks`` after the change; ``actor`` is who asked for a manual change
+    (whose ``old`` is the state people saw: "half_open" once a deadline has passed).
+    ``failure`` and ``ignored`` carry the ``exception``.
     """
 
     kind: EventKind
@@ -33,6 +35,7 @@ class BreakerEvent:
     origin: Literal["local", "remote"] | None = None
     exception: BaseException | None = None
     actor: str | None = None
+    consecutive_breaks: int | None = None
 
 
 Listener = Callable[[BreakerEvent], None]

@@ -6,11 +6,13 @@ through these functions, so a state or a deadline reads the same everywhere.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 
+from circuit_breaker.core.config import BreakerConfig
 from circuit_breaker.core.state import MANUAL_STATES, CircuitBreakerState
-from circuit_breaker.core.status import BreakerStatus
+from circuit_breaker.core.status import BreakerStatus, config_dict
 
 # state -> (label, what it means)
 STATE_LABELS: dict[CircuitBreakerState, tuple[str, str]] = {
@@ -34,11 +36,14 @@ TABLE_COLUMNS = (
 )
 
 
-def format_duration(seconds: float, *, compact: bool = False) -> str:
+def format_duration(seconds: float, *, compact: bool = False, fractions: bool = False) -> str:
     """``252`` -> ``4m12s``, ``3723`` -> ``1h2m3s``; ``compact`` drops zero parts
-    (``300`` -> ``5m``, ``5400`` -> ``1h30m``), as configuration values are written."""
+    (``300`` -> ``5m``, ``5400`` -> ``1h30m``), as configuration values are written;
+    ``fractions`` keeps a fraction below a minute (``0.5s``) instead of rounding it."""
     if not math.isfinite(seconds):
         return "never" if seconds > 0 else "0s"
+    if fractions and 0 < seconds < 60 and round(seconds, 3) != round(seconds):
+        return f"{round(seconds, 3):g}s"
     total = max(0, round(seconds))
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
@@ -84,6 +89,25 @@ def next_retry_label(status: BreakerStatus) -> str:
     if state in MANUAL_STATES:
         return "after a reset"
     return "-"
+
+
+def short_phase(status: BreakerStatus) -> str:
+    """``fixed-interval (attempt 1/3)`` -> ``fixed 1/3``, for narrow columns."""
+    kind, _, attempt = retry_phase_label(status).partition(" (attempt ")
+    return " ".join(filter(None, (kind.removesuffix("-interval"), attempt.rstrip(")"))))
+
+
+def setting_items(config: BreakerConfig) -> list[tuple[str, str]]:
+    """The resolved settings for reading, under their status names: durations as they are
+    written in YAML (``20s``, ``5m``, ``1h30m``), everything else as JSON."""
+    items = []
+    for key, value in sorted(config_dict(config).items()):
+        unit = 60 if key.endswith("_minutes") else 1 if key.endswith("_seconds") else None
+        if unit is not None and isinstance(value, int | float) and not isinstance(value, bool):
+            items.append((key, format_duration(value * unit, compact=True, fractions=True)))
+        else:
+            items.append((key, value if isinstance(value, str) else json.dumps(value)))
+    return items
 
 
 def failures_label(status: BreakerStatus) -> str:

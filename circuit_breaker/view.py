@@ -30,7 +30,7 @@ from circuit_breaker.core.operations import (
 )
 from circuit_breaker.core.record import FRESH_RECORD, BreakerRecord
 from circuit_breaker.core.state import CircuitBreakerState
-from circuit_breaker.core.status import StoreHealth
+from circuit_breaker.core.status import StoreHealth, visible_state
 from circuit_breaker.errors import StoreUnavailableError
 from circuit_breaker.events import BreakerEvent, Listener, dispatch
 from circuit_breaker.stores.base import BreakerStore, StoreResult
@@ -196,6 +196,7 @@ class StoreView:
         record = result.record
         with self._lock:
             old = self._record
+            seen = visible_state(old, result.now)  # what a person acting by hand saw
             force = from_store and self._fallback is not None
             if from_store:
                 self._fallback = None
@@ -206,8 +207,11 @@ class StoreView:
                 if math.isfinite(local_now) and math.isfinite(result.now):
                     self._store_now, self._local_at = result.now, local_now
                 self._update_fast_paths()
-        if result.previous_state is not None:
-            self._state_changed(result.previous_state, record, "local", actor)
+        previous = result.previous_state
+        if previous is not None:
+            if actor is not None and previous is old.state:
+                previous = seen
+            self._state_changed(previous, record, "local", actor)
         elif (
             newer
             and old.state is not record.state
@@ -258,6 +262,7 @@ class StoreView:
                 reason=record.reason,
                 origin="local" if origin == "local" else "remote",
                 actor=actor,
+                consecutive_breaks=record.consecutive_breaks,
             )
             dispatch(self._listeners, event)
 

@@ -12,7 +12,10 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from circuit_breaker_django.conf import SETTING, get_config
+
 if TYPE_CHECKING:
+    from circuit_breaker import BreakerStatus, Health
     from circuit_breaker.breaker import CircuitBreaker
     from circuit_breaker.registry import BreakerRegistry, ReloadReport
 
@@ -30,9 +33,9 @@ class LazyRegistry:
         if registry is None:
             with self._lock:
                 if self._registry is None:
-                    from circuit_breaker_django.apps import build_registry
+                    from circuit_breaker_django.bootstrap import build_registry
 
-                    self._registry = build_registry()
+                    self._registry = build_registry(self)
                 registry = self._registry
         return registry
 
@@ -51,8 +54,12 @@ class LazyRegistry:
             self._registry = registry
             self._pinned = registry is not None
 
-    def settings_changed(self) -> None:
-        """Drop a registry built from settings (the next use rebuilds it); keep a pinned one."""
+    def settings_changed(self, *, setting: str = SETTING, **kwargs: Any) -> None:
+        """``override_settings(CIRCUIT_BREAKERS=...)`` (the ``setting_changed`` signal): drop
+        a registry built from settings, so the next use rebuilds it; keep a pinned one."""
+        if setting != SETTING:
+            return
+        get_config.cache_clear()
         with self._lock:
             if not self._pinned:
                 self._close_built()
@@ -74,8 +81,20 @@ class LazyRegistry:
     def status(self, names: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         return self._target().status(names)
 
+    def statuses(self, names: Iterable[str] | None = None) -> dict[str, BreakerStatus]:
+        return self._target().statuses(names)
+
+    def health(self, names: Iterable[str] | None = None) -> Health:
+        return self._target().health(names)
+
     def reload(self) -> ReloadReport:
-        return self._target().reload()
+        """Re-read the YAML; breakers it adds get their rows (the admin anchors)."""
+        from circuit_breaker_django.bootstrap import ensure_rows
+
+        report = self._target().reload()
+        if report.added:
+            ensure_rows(list(report.added))
+        return report
 
     def __contains__(self, name: object) -> bool:
         return name in self._target()

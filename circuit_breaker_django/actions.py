@@ -55,15 +55,6 @@ def disable(breaker: CircuitBreaker, user: Any = None, *, actor: str | None = No
     _manual(breaker.disable, user, actor)
 
 
-def _consecutive_breaks(name: str) -> int:
-    from circuit_breaker_django import registry
-
-    try:
-        return registry.get(name).consecutive_circuit_breaks
-    except Exception:  # a breaker outside the registry, or a registry that cannot build
-        return 0
-
-
 def _write(fields: dict[str, Any]) -> None:
     from circuit_breaker_django.models import Transition
 
@@ -93,7 +84,7 @@ def record_transition(event: BreakerEvent) -> None:
         "origin": "manual" if manual else "local",
         "user": user if user is not None and getattr(user, "pk", None) is not None else None,
         "actor": event.actor,
-        "consecutive_breaks": _consecutive_breaks(event.breaker),
+        "consecutive_breaks": event.consecutive_breaks or 0,
     }
     try:
         loop = asyncio.get_running_loop()

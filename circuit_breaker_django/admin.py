@@ -7,7 +7,6 @@ tells the truth whatever the store (memory, django, redis). Transitions are read
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,25 +35,27 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from circuit_breaker import CircuitBreaker
-from circuit_breaker.errors import ConfigError
-from circuit_breaker_django import actions, registry
-from circuit_breaker_django.models import Breaker, Transition, sync_breaker_rows
-from circuit_breaker_django.templatetags.breaker_timeline import history, sparklines
-from circuit_breaker_django.templatetags.circuit_breaker_admin import (
-    STATE_BADGES,
-    compact_duration,
-    minutes_duration,
-    state_badge,
+from circuit_breaker import BreakerStatus, CircuitBreaker
+from circuit_breaker.core.state import MANUAL_STATES, CircuitBreakerState
+from circuit_breaker.errors import ConfigError, StoreUnavailableError
+from circuit_breaker.format import (
+    STATE_LABELS,
+    next_retry_label,
+    retry_phase_label,
+    setting_items,
+    short_phase,
+    state_label,
+    unreachable_notice,
 )
+from circuit_breaker_django import actions, registry
+from circuit_breaker_django.models import Breaker, Transition
+from circuit_breaker_django.templatetags.breaker_timeline import history, sparklines
+from circuit_breaker_django.templatetags.circuit_breaker_admin import state_badge
 from circuit_breaker_django.timeline import WINDOWS, default_window
 
 logger = logging.getLogger("circuit_breaker")
 
-Status = dict[str, Any]
-
 RECENT_TRANSITIONS = 20
-MANUAL_STATES = ("forced_open", "disabled")  # no automatic retry until a reset
 _STATUSES = "_circuit_breaker_statuses"  # request attribute: the page's statuses
 _ROW_STATUS = "live_status"  # row attribute: the breaker's live status (set by the change list)
 _ROW_SPARKLINE = "sparkline"  # row attribute: its last-24-hours picture (idem)
@@ -66,11 +67,11 @@ else:  # ModelAdmin is generic only in django-stubs, not at run time
     BreakerModelAdmin = TransitionModelAdmin = admin.ModelAdmin
 
 
-def page_statuses(request: HttpRequest) -> dict[str, Status]:
+def page_statuses(request: HttpRequest) -> dict[str, BreakerStatus]:
     """Every registry breaker's status, read once per request (filters and rows)."""
-    statuses: dict[str, Status] | None = getattr(request, _STATUSES, None)
+    statuses: dict[str, BreakerStatus] | None = getattr(request, _STATUSES, None)
     if statuses is None:
-        statuses = registry.status()  # one store round trip for all breakers
+        statuses = registry.statuses()  # one store round trip for all breakers
         setattr(request, _STATUSES, statuses)
     return statuses
 
@@ -130,14 +131,14 @@ class LiveStateFilter(admin.SimpleListFilter):
     def lookups(
         self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
     ) -> list[tuple[str, str]]:
-        return [(value, label) for value, (_icon, label, _meaning) in STATE_BADGES.items()]
+        return [(state.value, label) for state, (label, _meaning) in STATE_LABELS.items()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         wanted = self.value()
         if wanted is None:
             return queryset
         statuses = page_statuses(request)
-        return queryset.filter(name__in=[n for n, s in statuses.items() if s["state"] == wanted])
+        return queryset.filter(name__in=[n for n, s in statuses.items() if s.state == wanted])
 
 
 class ProfileFilter(admin.SimpleListFilter):
@@ -149,7 +150,7 @@ class ProfileFilter(admin.SimpleListFilter):
     def lookups(
         self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
     ) -> list[tuple[str, str]]:
-        profiles = {status["profile"] for status in page_statuses(request).values()}
+        profiles = {status.profile for status in page_statuses(request).values()}
         return [(profile, profile) for profile in sorted(p for p in profiles if p)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -157,7 +158,7 @@ class ProfileFilter(admin.SimpleListFilter):
         if wanted is None:
             return queryset
         statuses = page_statuses(request)
-        return queryset.filter(name__in=[n for n, s in statuses.items() if s["profile"] == wanted])
+        return queryset.filter(name__in=[n for n, s in statuses.items() if s.profile == wanted])
 
 
 class BreakerChangeList(ChangeList):
@@ -169,8 +170,10 @@ class BreakerChangeList(ChangeList):
         super().get_results(request)
         statuses = page_statuses(request)
         rows = list(self.result_list)
-        row_statuses = {row.name: statuses.get(row.name, {}) for row in rows}
-        pictures = sparklines({name: status.get("state") for name, status in row_statuses.items()})
+        row_statuses = {row.name: statuses.get(row.name) for row in rows}
+        pictures = sparklines(
+            {name: None if s is None else s.state.value for name, s in row_statuses.items()}
+        )
         for row in rows:
             setattr(row, _ROW_STATUS, row_statuses[row.name])
             setattr(row, _ROW_SPARKLINE, pictures[row.name])
@@ -183,31 +186,9 @@ def breakable(identifier: str) -> SafeString:
     return format_html_join(SafeString("_<wbr>"), "{}", ((part,) for part in identifier.split("_")))
 
 
-def _status(row: Breaker) -> Status:
-    status: Status = getattr(row, _ROW_STATUS, {})
+def _status(row: Breaker) -> BreakerStatus | None:
+    status: BreakerStatus | None = getattr(row, _ROW_STATUS, None)
     return status
-
-
-def retry_phase_text(status: Status) -> str | None:
-    """The retry phase as the admin words it: a forced-open or disabled breaker waits for
-    a person, whatever phase its schedule reports (the status dict keeps that value)."""
-    if status.get("state") in MANUAL_STATES:
-        return "manual, until reset"
-    phase: str | None = status.get("retry_phase")
-    return phase
-
-
-def config_items(config: Status) -> list[tuple[str, str]]:
-    """The resolved configuration for reading: durations as ``20s`` / ``5m`` / ``1h30m``
-    (keys ending ``_minutes`` or ``_seconds``), everything else as JSON."""
-    items = []
-    for key, value in sorted(config.items()):
-        unit = 60 if key.endswith("_minutes") else 1 if key.endswith("_seconds") else None
-        if unit is not None and isinstance(value, int | float) and not isinstance(value, bool):
-            items.append((key, compact_duration(value * unit, fractions=True)))
-        else:
-            items.append((key, value if isinstance(value, str) else json.dumps(value)))
-    return items
 
 
 TIMELINE_PARAMETER = "timeline"
@@ -280,8 +261,11 @@ class BreakerAdmin(BreakerModelAdmin):
         unavailable = self._config_error(request)
         if unavailable is not None:
             return unavailable
-        sync_breaker_rows()
-        context = {"title": "Circuit breakers", "read_at": timezone.now()}
+        context = {
+            "title": "Circuit breakers",
+            "read_at": timezone.now(),
+            "store_notice": unreachable_notice(page_statuses(request).values()),
+        }
         return super().changelist_view(request, {**context, **(extra_context or {})})
 
     @admin.display(description="last 24 h")
@@ -294,17 +278,19 @@ class BreakerAdmin(BreakerModelAdmin):
     def breaker_name(self, row: Breaker) -> SafeString:
         """The name, breakable after each underscore, over the profile it was built from."""
         name = breakable(row.name)
-        profile = _status(row).get("profile")
-        if not profile:
+        status = _status(row)
+        if status is None or not status.profile:
             return name
-        return format_html('{}<span class="cb-sub">profile {}</span>', name, profile)
+        return format_html('{}<span class="cb-sub">profile {}</span>', name, status.profile)
 
     @admin.display(description="state")
     def state_badge(self, row: Breaker) -> SafeString:
         """The badge, and under it whether the breaker is critical (it fails the health check)."""
         status = _status(row)
-        badge = state_badge(status.get("state"))
-        if not status.get("critical"):
+        if status is None:
+            return state_badge(None)
+        badge = state_badge(status.state)
+        if not status.critical:
             return badge
         return format_html(
             '{}<strong class="cb-sub cb-critical" title="{}">critical</strong>',
@@ -313,14 +299,17 @@ class BreakerAdmin(BreakerModelAdmin):
         )
 
     @admin.display(description="failures")
-    def failures(self, row: Breaker) -> SafeString:
+    def failures(self, row: Breaker) -> SafeString | None:
         """Counted failures of the threshold, over the trips (consecutive breaks) if any."""
         status = _status(row)
-        threshold = status.get("config", {}).get("failure_threshold", "?")
+        if status is None:
+            return None
         counted = format_html(
-            '<span class="cb-nowrap">{} / {}</span>', status.get("failure_count", 0), threshold
+            '<span class="cb-nowrap">{} / {}</span>',
+            status.failure_count,
+            status.config.failure_threshold,
         )
-        trips: int = status.get("consecutive_circuit_breaks", 0)
+        trips = status.consecutive_breaks
         if not trips:
             return counted
         return format_html(
@@ -331,47 +320,36 @@ class BreakerAdmin(BreakerModelAdmin):
         )
 
     @admin.display(description="retry")
-    def retry(self, row: Breaker) -> str | None:
+    def retry(self, row: Breaker) -> str | SafeString | None:
         """When the next probe is due, over the retry phase: one column, two short lines."""
         status = _status(row)
-        state = status.get("state")
-        phase = retry_phase_text(status)
-        if state in MANUAL_STATES:
-            return phase  # the manual wording
-        if state == "closed" or phase is None:
+        if status is None or status.state is CircuitBreakerState.CLOSED:
             return None
-        at = status.get("next_retry_at")
-        if at is None:
-            when = SafeString("")
-        elif state == "half_open":
-            when = format_html('<time datetime="{}" title="{}">due now</time>', at, at)
-        else:
-            when = format_html(
-                '<time datetime="{}" title="{}">in {}</time>',
-                at,
-                at,
-                minutes_duration(status.get("time_until_retry_minutes")),
-            )
-        # "fixed-interval (attempt 1/3)" -> "fixed 1/3": the full phase is the tooltip.
-        kind, _, attempt = phase.partition(" (attempt ")
-        short = " ".join(filter(None, (kind.removesuffix("-interval"), attempt.rstrip(")"))))
+        if status.state in MANUAL_STATES:
+            return retry_phase_label(status)
+        at = status.next_retry_at
+        iso = "" if at is None else at.isoformat(timespec="seconds")
         return format_html(
-            '<span class="cb-nowrap">{}</span><span class="cb-sub" title="{}">{}</span>',
-            when,
-            phase,
-            short,
+            '<span class="cb-nowrap"><time datetime="{}" title="{}">{}</time></span>'
+            '<span class="cb-sub" title="{}">{}</span>',
+            iso,
+            iso,
+            next_retry_label(status),
+            retry_phase_label(status),
+            short_phase(status),
         )
 
     @admin.display(description="last failure")
     def last_failure(self, row: Breaker) -> SafeString | None:
-        failure = _status(row).get("last_failure")
-        if not failure:
+        status = _status(row)
+        failure = None if status is None else status.last_failure
+        if failure is None:
             return None
         return format_html(
             '<span class="cb-truncate" title="{}: {}">{}</span>',
-            failure["type"],
-            failure["message"],
-            failure["type"],
+            failure.type,
+            failure.message,
+            failure.type,
         )
 
     # -- the read-only detail page -----------------------------------------------------
@@ -433,7 +411,7 @@ class BreakerAdmin(BreakerModelAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _detail_context(self, request: HttpRequest, row: Breaker) -> dict[str, Any]:
-        status = registry.status([row.name])[row.name]
+        status = registry.statuses([row.name])[row.name]
         transitions = (
             Transition.objects.filter(breaker=row.name)
             .select_related("user")
@@ -460,8 +438,11 @@ class BreakerAdmin(BreakerModelAdmin):
             "title": row.name,
             "subtitle": "Circuit breaker",
             "status": status,
-            "retry_phase": retry_phase_text(status),
-            "config_items": config_items(status["config"]),
+            "state_label": state_label(status.state),
+            "retry_phase": retry_phase_label(status),
+            "next_retry": next_retry_label(status),
+            "config_items": setting_items(status.config),
+            "store_notice": unreachable_notice([status]),
             "transitions": transitions,
             "all_transitions_url": all_transitions_url,
             "action_buttons": buttons,
@@ -553,7 +534,7 @@ class BreakerAdmin(BreakerModelAdmin):
     def _confirmation(
         self, request: HttpRequest, action: ManualAction, rows: Sequence[Breaker], *, bulk: bool
     ) -> TemplateResponse:
-        statuses = registry.status([row.name for row in rows])
+        statuses = registry.statuses([row.name for row in rows])
         request.current_app = self.admin_site.name
         context = {
             **self.admin_site.each_context(request),
@@ -569,24 +550,42 @@ class BreakerAdmin(BreakerModelAdmin):
         return TemplateResponse(request, self.confirmation_template, context)
 
     def _apply(self, request: HttpRequest, action: ManualAction, rows: Sequence[Breaker]) -> None:
-        """Perform the action for ``request.user``, log each breaker, tell the user."""
+        """Perform the action for ``request.user``, log each breaker, tell the user.
+
+        An action the shared store did not take is reported as an error and logged
+        nowhere: an audit trail must never record what did not happen.
+        """
+        done: list[str] = []
+        refused: list[str] = []
         for row in rows:
             breaker = registry.get(row.name)
-            before = breaker.state.value
-            action.perform(breaker, request.user)
-            after = breaker.state.value
+            before = breaker.state
+            try:
+                action.perform(breaker, request.user)
+            except StoreUnavailableError as exc:
+                logger.error("circuit breaker %r: %s refused: %s", row.name, action.verb, exc)
+                refused.append(row.name)
+                continue
+            after = breaker.state
             self.log_change(
-                request,
-                row,
-                f"{action.verb}: state {STATE_BADGES[before][1]} → {STATE_BADGES[after][1]}.",
+                request, row, f"{action.verb}: state {state_label(before)} → {state_label(after)}."
             )
-        plural = "s" if len(rows) != 1 else ""
-        names = ", ".join(row.name for row in rows)
-        self.message_user(
-            request,
-            f"{action.verb}: {len(rows)} circuit breaker{plural} ({names}).",
-            messages.SUCCESS,
-        )
+            done.append(row.name)
+        if done:
+            plural = "s" if len(done) != 1 else ""
+            self.message_user(
+                request,
+                f"{action.verb}: {len(done)} circuit breaker{plural} ({', '.join(done)}).",
+                messages.SUCCESS,
+            )
+        if refused:
+            self.message_user(
+                request,
+                f"{action.verb} not applied to {', '.join(refused)}: the shared store cannot "
+                "be reached, and an action only this process would see must not look done. "
+                "Try again once it answers.",
+                messages.ERROR,
+            )
 
 
 _USERNAME_FIELD = get_user_model().USERNAME_FIELD

@@ -27,7 +27,7 @@ from django.db import connections
 
 from circuit_breaker.config import load_config
 from circuit_breaker.errors import ConfigError, closest
-from circuit_breaker_django.apps import store_problems
+from circuit_breaker_django.bootstrap import store_problems
 from circuit_breaker_django.conf import DEFAULTS, HEALTH_DETAILS, SETTING, get_config
 from circuit_breaker_django.database import timeout_problem
 from circuit_breaker_django.db_clock import CLOCK_SQL

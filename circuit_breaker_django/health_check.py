@@ -9,8 +9,9 @@
         "circuit_breaker_django.health_check.CircuitBreakers",
     ]))
 
-A critical breaker that is not CLOSED makes the check unavailable; with
-``warn_on_open`` (the default) any other breaker that is not CLOSED is a warning.
+The verdict is the registry's, as on the app's own health endpoint: a critical breaker
+that is not CLOSED makes the check unavailable; with ``warn_on_open`` (the default) any
+other breaker that is not CLOSED, or a shared store that cannot be read, is a warning.
 """
 
 from __future__ import annotations
@@ -32,12 +33,8 @@ class CircuitBreakers(HealthCheck):
     # Sync on purpose: the store round trip may block, so the view runs it in an executor
     # thread. The base declares ``async def run`` yet documents that either kind is fine.
     def run(self) -> None:  # type: ignore[override]
-        statuses = registry.status()
-        critical = sorted(
-            n for n, s in statuses.items() if s["critical"] and s["state"] != "closed"
-        )
-        if critical:
-            raise ServiceUnavailable(f"critical circuit breakers not closed: {', '.join(critical)}")
-        others = sorted(n for n, s in statuses.items() if s["state"] != "closed")
-        if others and self.warn_on_open:
-            raise ServiceWarning(f"circuit breakers not closed: {', '.join(others)}")
+        health = registry.health()
+        if health.status == "fail":
+            raise ServiceUnavailable(health.reason)
+        if health.status == "warn" and self.warn_on_open:
+            raise ServiceWarning(health.reason)

@@ -77,20 +77,19 @@ class Transition(models.Model):
         return f"{self.breaker}: {self.from_state} -> {self.to_state}"
 
 
-def sync_breaker_rows(names: Iterable[str] | None = None) -> list[str]:
-    """Make sure a row exists for each name (default: every registry breaker).
+def sync_breaker_rows(names: Iterable[str]) -> list[str]:
+    """Make sure a row exists for each name (after ``migrate``, and when a registry is
+    built or reloaded: never on a page view, which must write nothing).
 
-    The admin list calls this on every view, so it runs on the app's own bounded
-    connection (:mod:`circuit_breaker_django.database`): a database that stops answering
-    fails the sync within ``DATABASE_TIMEOUT`` instead of hanging the page. The rows are
-    committed at once, outside any transaction of the caller's. One query when nothing is
-    missing; otherwise one INSERT more, with ``seq`` seeded from the database clock so a
+    It runs on the app's own bounded connection (:mod:`circuit_breaker_django.database`):
+    a database that stops answering fails the sync within ``DATABASE_TIMEOUT``. The rows
+    are committed at once, outside any transaction of the caller's. One query when nothing
+    is missing; otherwise one INSERT more, with ``seq`` seeded from the database clock so a
     re-created record never looks older than a deleted one. Returns the names created.
     """
-    from circuit_breaker_django import registry
     from circuit_breaker_django.database import shared_database
 
-    wanted = sorted(set(registry.names() if names is None else names))
+    wanted = sorted(set(names))
     if not wanted:
         return []
     database = shared_database(router.db_for_write(Breaker))

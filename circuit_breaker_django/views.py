@@ -1,9 +1,11 @@
 """The health endpoint: every breaker's state as JSON, for load balancers and readiness probes.
 
-HTTP 503 only when a ``critical`` breaker is not CLOSED; anything else is 200 ("warn"
-when a non-critical breaker is not closed). How much a caller sees depends on
-``HEALTH_DETAIL``: staff users and holders of ``HEALTH_TOKEN`` see full status; everyone
-else sees names and states (or, with "public", full status without failure messages).
+The verdict is the registry's (:mod:`circuit_breaker.health`): HTTP 503 only when a
+``critical`` breaker is not CLOSED ("fail"); 200 otherwise, "warn" (with a ``reason``)
+when another breaker is not closed or when the shared store cannot be read. How much a
+caller sees depends on ``HEALTH_DETAIL``: staff users and holders of ``HEALTH_TOKEN`` see
+full status; everyone else sees names and states (or, with "public", full status
+without failure messages).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from circuit_breaker.errors import ConfigError, UnknownBreakerError
+from circuit_breaker.health import Health
 from circuit_breaker_django import registry
 from circuit_breaker_django.conf import get_config
 
@@ -65,14 +68,6 @@ def read_only(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
     return exempt
 
 
-def health_summary(statuses: dict[str, Status]) -> str:
-    """ "fail" if a critical breaker is not closed, "warn" if another is not, else "pass"."""
-    not_closed = [status for status in statuses.values() if status["state"] != "closed"]
-    if any(status["critical"] for status in not_closed):
-        return "fail"
-    return "warn" if not_closed else "pass"
-
-
 def has_full_detail(request: HttpRequest) -> bool:
     """Staff users, and callers presenting ``Authorization: Bearer <HEALTH_TOKEN>``."""
     user = getattr(request, "user", None)
@@ -106,15 +101,16 @@ def _detail(request: HttpRequest) -> str:
     return "public" if get_config().health_detail == "public" else "minimal"
 
 
-def _respond(request: HttpRequest, statuses: dict[str, Status]) -> JsonResponse:
+def _respond(request: HttpRequest, health: Health) -> JsonResponse:
     detail = _detail(request)
-    summary = health_summary(statuses)
-    body = {
-        "status": summary,
-        "breakers": {name: shown(status, detail) for name, status in statuses.items()},
-        "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    body: dict[str, Any] = {"status": health.status}
+    if health.reason is not None:
+        body["reason"] = health.reason
+    body["breakers"] = {
+        name: shown(status.to_dict(), detail) for name, status in health.statuses.items()
     }
-    return JsonResponse(body, status=503 if summary == "fail" else 200)
+    body["checked_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return JsonResponse(body, status=503 if health.status == "fail" else 200)
 
 
 def _unavailable(request: HttpRequest, exc: Exception) -> JsonResponse:
@@ -134,10 +130,10 @@ def _unavailable(request: HttpRequest, exc: Exception) -> JsonResponse:
 def breakers_health(request: HttpRequest) -> JsonResponse:
     """Every breaker, after one store round trip."""
     try:
-        statuses = registry.status()
+        health = registry.health()
     except (ConfigError, ImproperlyConfigured) as exc:
         return _unavailable(request, exc)
-    return _respond(request, statuses)
+    return _respond(request, health)
 
 
 @login_not_required
@@ -146,9 +142,9 @@ def breakers_health(request: HttpRequest) -> JsonResponse:
 def breaker_health(request: HttpRequest, name: str) -> JsonResponse:
     """One breaker; 404 for a name the registry does not know."""
     try:
-        statuses = registry.status([name])
+        health = registry.health([name])
     except UnknownBreakerError as exc:
         return JsonResponse({"status": "fail", "error": str(exc)}, status=404)
     except (ConfigError, ImproperlyConfigured) as exc:
         return _unavailable(request, exc)
-    return _respond(request, statuses)
+    return _respond(request, health)

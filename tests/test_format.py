@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from circuit_breaker import CircuitBreaker
+from circuit_breaker.core.config import BreakerConfig
 from circuit_breaker.core.state import CircuitBreakerState
 from circuit_breaker.format import (
     format_duration,
     next_retry_label,
     retry_phase_label,
+    setting_items,
     state_label,
     status_table,
     unreachable_notice,
@@ -88,3 +90,22 @@ def test_one_table_for_both_status_commands(clock: FakeClock) -> None:
 
 def test_no_notice_while_the_store_answers(clock: FakeClock) -> None:
     assert unreachable_notice([CircuitBreaker(clock=clock).status()]) is None
+
+
+@pytest.mark.parametrize(
+    ("config", "key", "shown"),
+    [
+        (BreakerConfig(base_interval_seconds=20), "base_interval_minutes", "20s"),
+        (BreakerConfig(base_interval_seconds=300), "base_interval_minutes", "5m"),
+        (BreakerConfig(max_interval_seconds=5400), "max_interval_minutes", "1h30m"),
+        (BreakerConfig(probe_timeout_seconds=0.5), "probe_timeout_seconds", "0.5s"),
+        (BreakerConfig(probe_timeout_seconds=252), "probe_timeout_seconds", "4m12s"),
+        (BreakerConfig(jitter_ratio=0.1), "jitter_ratio", "0.1"),
+        (BreakerConfig(failure_threshold=3), "failure_threshold", "3"),
+        (BreakerConfig(), "max_interval_minutes", "null"),
+    ],
+)
+def test_settings_with_a_time_unit_read_as_durations(
+    config: BreakerConfig, key: str, shown: str
+) -> None:
+    assert dict(setting_items(config))[key] == shown

@@ -25,7 +25,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "quote": answer.data if answer.data is not None else FALLBACK_QUOTE,
         "degraded": answer.data is None,
         "problem": answer.problem,
-        "breakers": registry.status(),
+        "breakers": registry.statuses(),
         "upstream_url": settings.DEMO_UPSTREAM_URL,
     }
     return render(request, "shop/home.html", context)

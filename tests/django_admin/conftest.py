@@ -51,7 +51,7 @@ def install_registry(
         BREAKERS, store=store, clock=clock, listeners=[record_transition]
     )
     registry.configure(built)
-    sync_breaker_rows()
+    sync_breaker_rows(built.names())
     INSTALLED.append(built)
     return built
 

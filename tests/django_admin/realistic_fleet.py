@@ -104,7 +104,7 @@ def install_realistic_fleet() -> FakeClock:
     registry.configure(
         BreakerRegistry.from_dict(FLEET, clock=clock, listeners=[actions.record_transition])
     )
-    sync_breaker_rows()
+    sync_breaker_rows(registry.names())
     _created([name for name in FLEET["breakers"] if name != YOUNG], timedelta(days=3))
     _created([YOUNG], timedelta(hours=3))
     hours = timedelta(hours=1)

@@ -185,3 +185,37 @@ def test_success_message_names_the_breakers(admin_client: Client) -> None:
 
     messages = [str(m) for m in response.context["messages"]]
     assert messages == ["Reset: 1 circuit breaker (external_api)."]
+
+
+def test_an_action_the_store_does_not_take_is_an_error_and_leaves_no_audit_record(
+    admin_client: Client, django_db_blocker: Any
+) -> None:
+    from circuit_breaker_django.store import DjangoStore
+    from tests.django_admin.conftest import install_registry
+
+    install_registry(store=DjangoStore(using="unreachable"))
+    with django_db_blocker.unblock():
+        response = admin_client.post(action_url("external_api", "force_open"), follow=True)
+    shown = [str(message) for message in response.context["messages"]]
+    assert any("not applied to external_api" in text for text in shown), shown
+    assert registry.get("external_api").state.value == "closed"
+    assert log_entries("external_api") == []
+    assert not Transition.objects.exists()
+
+
+def test_the_admin_history_and_the_transition_row_of_a_reset_say_the_same(
+    admin_client: Client,
+) -> None:
+    from tests.django_admin.conftest import install_registry
+    from tests.helpers import FakeClock
+
+    clock = FakeClock()
+    install_registry(clock=clock)
+    trip("external_api")
+    clock.advance(3600)  # past the deadline: the page shows Half-open, no probe yet
+    assert registry.get("external_api").state.value == "half_open"
+    admin_client.post(action_url("external_api", "reset"))
+    (entry,) = log_entries("external_api")
+    reset = Transition.objects.get(breaker="external_api", reason="reset")
+    assert "Half-open → Closed" in entry.get_change_message()
+    assert (reset.from_state, reset.to_state) == ("half_open", "closed")

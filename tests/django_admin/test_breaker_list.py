@@ -70,7 +70,7 @@ def test_list_shows_every_registry_breaker_whatever_the_store(
     response = admin_client.get(reverse(LIST_URL))
 
     assert listed_names(response) == sorted(ALL_NAMES)
-    states = {row.name: row.live_status["state"] for row in response.context["cl"].result_list}
+    states = {row.name: row.live_status.state for row in response.context["cl"].result_list}
     assert states == {name: "open" if name == "orders_db" else "closed" for name in ALL_NAMES}
 
 
@@ -80,12 +80,12 @@ def test_list_shows_the_live_state_of_a_tripped_breaker(admin_client: Client) ->
     response = admin_client.get(reverse(LIST_URL))
 
     row = next(r for r in response.context["cl"].result_list if r.name == "external_api")
-    assert row.live_status["state"] == "open"
+    assert row.live_status.state == "open"
     html = response.content.decode()
     assert 'class="cb-badge cb-state-open"' in html
     assert "✖</span> Open" in html  # readable without colour: icon and word
     assert "ConnectionError" in html  # last failure type
-    assert row.live_status["consecutive_circuit_breaks"] == 1
+    assert row.live_status.consecutive_breaks == 1
     assert "fixed-interval" in html
     assert re.search(r">in \d+m(\d+s)?</time>", html)  # next retry, within 5 min ± jitter
 
@@ -265,3 +265,31 @@ def test_each_row_has_a_24_hour_sparkline_of_its_transitions(admin_client: Clien
     assert all(str(row.sparkline).startswith("<svg") for row in rows.values())
     assert "open" in str(rows["external_api"].sparkline).lower()
     assert str(rows["external_api"].sparkline) != str(rows["orders_db"].sparkline)
+
+
+def test_a_page_view_writes_nothing(admin_client: Client) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    Breaker.objects.filter(name="orders_db").delete()  # as if the YAML had just added it
+    with CaptureQueriesContext(connection) as host:
+        response = admin_client.get(reverse(LIST_URL))
+    assert response.status_code == 200
+    writes = [
+        q["sql"] for q in host.captured_queries if q["sql"].split()[0] in ("INSERT", "UPDATE")
+    ]
+    # Sessions and messages aside, the list must not have created the missing row.
+    assert not any("circuit_breaker_django_breaker" in sql for sql in writes), writes
+    assert not Breaker.objects.filter(name="orders_db").exists()  # rows come from migrate/load
+
+
+def test_an_unreachable_store_is_said_on_the_list(
+    admin_client: Client, django_db_blocker: Any
+) -> None:
+    from circuit_breaker_django.store import DjangoStore
+    from tests.django_admin.conftest import install_registry
+
+    install_registry(store=DjangoStore(using="unreachable"))
+    with django_db_blocker.unblock():
+        html = admin_client.get(reverse(LIST_URL)).content.decode()
+    assert "store unreachable" in html.lower() and "local view" in html

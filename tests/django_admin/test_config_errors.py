@@ -99,9 +99,7 @@ def test_the_admin_index_still_works_with_a_broken_configuration(
     assert response.status_code == 200
 
 
-def test_the_error_is_shown_to_staff_only(
-    client: Client, broken_yaml: Callable[[], None]
-) -> None:
+def test_the_error_is_shown_to_staff_only(client: Client, broken_yaml: Callable[[], None]) -> None:
     broken_yaml()
 
     response = client.get(reverse(LIST_URL))

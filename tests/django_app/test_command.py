@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -32,17 +33,17 @@ def test_status_is_an_aligned_table(db: None) -> None:
     trip("external_api")
     lines = run("status").splitlines()
     assert lines[0].split() == [
-        "NAME", "STATE", "FAILURES", "TRIPS", "RETRY", "PHASE", "NEXT", "RETRY", "CRITICAL",
-        "LAST", "FAILURE",
+        "NAME", "PROFILE", "STATE", "FAILURES", "TRIPS", "RETRY", "PHASE", "NEXT", "RETRY",
+        "CRITICAL", "LAST", "FAILURE",
     ]  # fmt: skip
     assert len(lines) == 4
     state_column = lines[0].index("STATE")
     assert all(line[state_column - 2 : state_column] == "  " for line in lines)
     api = next(line for line in lines if line.startswith("external_api"))
-    assert api.split()[1:4] == ["open", "0/3", "1"]
+    assert api.split()[1:5] == ["api", "open", "0/3", "1"]
     assert "fixed-interval (attempt 1/3)" in api and "ConnectionError" in api
     payment = next(line for line in lines if line.startswith("payment_gateway"))
-    assert payment.split()[1] == "closed" and " yes " in payment
+    assert payment.split()[2] == "closed" and " yes " in payment
 
 
 def test_status_filters_by_name_and_state(db: None) -> None:
@@ -96,6 +97,45 @@ def test_unknown_names_are_an_error_listing_the_known_ones(db: None) -> None:
 def test_reset_needs_names_or_all(db: None) -> None:
     with pytest.raises(CommandError, match="--all"):
         run("reset")
+
+
+def test_reset_all_with_names_is_a_usage_error_and_resets_nothing(db: None) -> None:
+    registry.get("external_api").force_open()
+    with pytest.raises(CommandError, match="not allowed with argument --all"):
+        run("reset", "--all", "orders_db")
+    assert registry.get("external_api").state.value == "forced_open"
+
+
+def test_resetting_a_closed_breaker_says_it_already_is(db: None) -> None:
+    trip("external_api")
+    out = run("reset", "external_api", "orders_db")
+    assert "external_api: reset (now closed)" in out
+    assert "orders_db: already closed" in out
+    assert list(Transition.objects.order_by("at", "pk").values_list("breaker", "to_state")) == [
+        ("external_api", "open"),
+        ("external_api", "closed"),
+    ]
+
+
+def test_a_manual_action_the_store_does_not_take_fails_and_records_nothing(
+    install: Callable[..., BreakerRegistry], django_db_blocker: Any
+) -> None:
+    install(store=DjangoStore(using="unreachable"))
+    with django_db_blocker.unblock(), pytest.raises(CommandError, match="did not take"):
+        run("open", "external_api")
+    assert registry.get("external_api").state.value == "closed"
+    assert not Transition.objects.exists()
+
+
+def test_status_says_so_and_exits_3_when_the_store_cannot_be_read(
+    install: Callable[..., BreakerRegistry], django_db_blocker: Any
+) -> None:
+    install(store=DjangoStore(using="unreachable"))
+    err = StringIO()
+    with django_db_blocker.unblock(), pytest.raises(SystemExit) as exited:
+        call_command("breakers", "status", stdout=StringIO(), stderr=err)
+    assert exited.value.code == 3
+    assert "store unreachable" in err.getvalue() and "local view" in err.getvalue()
 
 
 def test_check_reports_configuration_and_store(

@@ -31,4 +31,6 @@ def test_health_still_answers_from_local_state_when_the_store_is_down(
     with django_db_blocker.unblock():
         response = Client().get("/health/breakers/")
     assert response.status_code == 200
-    assert response.json()["status"] == "pass"
+    body = response.json()
+    assert body["status"] == "warn"  # the states are this process's guesses, not the fleet's
+    assert body["reason"].startswith("store unreachable")

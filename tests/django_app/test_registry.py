@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db import DataError, connection
 from django.test.utils import CaptureQueriesContext
 
@@ -35,7 +36,9 @@ def configured(settings: Any, tmp_path: Path) -> Path:
     return path
 
 
-def test_the_registry_is_built_on_first_use_from_settings(configured: Path, db: None) -> None:
+def test_the_registry_is_built_on_first_use_from_settings(
+    configured: Path, transactional_db: None
+) -> None:
     assert not registry.is_built
     assert registry.names() == ["external_api", "payment_gateway"]
     assert registry.is_built
@@ -46,14 +49,14 @@ def test_the_registry_is_built_on_first_use_from_settings(configured: Path, db: 
 
 
 def test_changing_the_setting_rebuilds_the_registry(
-    configured: Path, settings: Any, db: None
+    configured: Path, settings: Any, transactional_db: None
 ) -> None:
     assert isinstance(registry.get("external_api").store, DjangoStore)
     settings.CIRCUIT_BREAKERS = {**settings.CIRCUIT_BREAKERS, "STORE": "memory"}
     assert isinstance(registry.get("external_api").store, MemoryStore)
 
 
-def test_automatic_transitions_are_stored(configured: Path, db: None) -> None:
+def test_automatic_transitions_are_stored(configured: Path, transactional_db: None) -> None:
     trip("external_api")
     row = Transition.objects.get()
     assert (row.breaker, row.from_state, row.to_state) == ("external_api", "closed", "open")
@@ -94,15 +97,42 @@ def test_sync_breaker_rows_creates_missing_rows_on_the_apps_own_connection(
     configured: Path, transactional_db: None
 ) -> None:
     Breaker.objects.create(name="external_api")
-    registry.names()  # built (and read from its store) before counting
     with CaptureQueriesContext(connection) as host_queries:
-        assert sync_breaker_rows() == ["payment_gateway"]
-        assert sync_breaker_rows() == []
+        assert sync_breaker_rows(["external_api", "payment_gateway"]) == ["payment_gateway"]
+        assert sync_breaker_rows(["external_api", "payment_gateway"]) == []
     assert host_queries.captured_queries == []  # the host's connection ran none of it
     created = Breaker.objects.get(name="payment_gateway")
     assert created.seq > 10**15  # µs of the database clock
     assert (created.state, created.failure_count, created.last_failure_type) == ("closed", 0, "")
     assert created.updated_at is not None
+
+
+def test_building_the_registry_gives_every_breaker_its_row(
+    configured: Path, transactional_db: None
+) -> None:
+    assert not Breaker.objects.exists()
+    names = registry.names()
+    assert sorted(Breaker.objects.values_list("name", flat=True)) == sorted(names)
+
+
+def test_migrate_gives_every_breaker_of_the_yaml_its_row(
+    configured: Path, transactional_db: None
+) -> None:
+    call_command("migrate", "circuit_breaker_django", verbosity=0)
+    assert sorted(Breaker.objects.values_list("name", flat=True)) == [
+        "external_api",
+        "payment_gateway",
+    ]
+    assert not registry.is_built  # read from the YAML: no store was built for it
+
+
+def test_a_reload_gives_the_breakers_it_adds_their_rows(
+    configured: Path, transactional_db: None
+) -> None:
+    registry.names()
+    configured.write_text(configured.read_text() + "  search_service: {profile: api}\n")
+    assert registry.reload().added == ("search_service",)
+    assert Breaker.objects.filter(name="search_service").exists()
 
 
 @pytest.mark.e2e

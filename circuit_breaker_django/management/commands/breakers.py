@@ -1,10 +1,16 @@
-"""``manage.py breakers status|reset|open|disable|check``: the registry from a shell."""
+"""``manage.py breakers status|reset|open|disable|check``: the registry from a shell.
+
+Exit status: 0 when all is well; 1 for an error (unknown breaker, bad configuration, a
+manual action the shared store did not take); 2 for bad usage; 3 when ``status`` could
+not read the shared store (it prints the process's local view, saying so).
+"""
 
 from __future__ import annotations
 
 import getpass
 import json
 import socket
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -13,66 +19,18 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from circuit_breaker import CircuitBreaker, CircuitBreakerState
 from circuit_breaker.errors import ConfigError, StoreUnavailableError, closest
+from circuit_breaker.format import status_table, unreachable_notice
 from circuit_breaker_django import actions, registry
 from circuit_breaker_django.conf import get_config
 
 STATES = [state.value for state in CircuitBreakerState]
-COLUMNS = (
-    "NAME",
-    "STATE",
-    "FAILURES",
-    "TRIPS",
-    "RETRY PHASE",
-    "NEXT RETRY",
-    "CRITICAL",
-    "LAST FAILURE",
-)
-MANUAL: dict[str, tuple[Callable[..., None], str]] = {
-    "reset": (actions.reset, "reset"),
-    "open": (actions.force_open, "forced open"),
-    "disable": (actions.disable, "disabled"),
+EXIT_STORE_UNREACHABLE = 3
+MANUAL: dict[str, tuple[Callable[..., None], str, CircuitBreakerState]] = {
+    "reset": (actions.reset, "reset", CircuitBreakerState.CLOSED),
+    "open": (actions.force_open, "forced open", CircuitBreakerState.FORCED_OPEN),
+    "disable": (actions.disable, "disabled", CircuitBreakerState.DISABLED),
 }
-
-
-def _minutes(value: float | None) -> str:
-    if value is None:
-        return "-"
-    seconds = round(value * 60)
-    return f"in {seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"in {seconds}s"
-
-
-def table_rows(statuses: dict[str, dict[str, Any]]) -> list[tuple[str, ...]]:
-    rows: list[tuple[str, ...]] = []
-    for name, status in statuses.items():
-        failure = status["last_failure"]
-        phase = "closed" if status["state"] == "closed" else status["retry_phase"]
-        if status["state"] in ("forced_open", "disabled"):
-            phase = "manual, until reset"
-        rows.append(
-            (
-                name,
-                status["state"],
-                f"{status['failure_count']}/{status['config']['failure_threshold']}",
-                str(status["consecutive_circuit_breaks"]),
-                phase,
-                "due now"
-                if status["state"] == "half_open"
-                else _minutes(status["time_until_retry_minutes"]),
-                "yes" if status["critical"] else "no",
-                "-" if failure is None else failure["type"],
-            )
-        )
-    return rows
-
-
-def format_table(rows: Sequence[tuple[str, ...]]) -> str:
-    """Columns padded to their widest cell (the last one is left ragged)."""
-    everything = [COLUMNS, *rows]
-    widths = [max(len(row[i]) for row in everything) for i in range(len(COLUMNS))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in everything
-    )
+ALREADY = {"reset": "already closed", "open": "already forced open", "disable": "already disabled"}
 
 
 class Command(BaseCommand):
@@ -86,8 +44,9 @@ class Command(BaseCommand):
         status.add_argument("--state", choices=STATES, help="only breakers in this state")
         status.add_argument("--format", choices=("text", "json"), default="text")
         reset = commands.add_parser("reset", help="back to automatic CLOSED")
-        reset.add_argument("names", nargs="*", metavar="NAME")
-        reset.add_argument("--all", action="store_true", help="every breaker")
+        which = reset.add_mutually_exclusive_group(required=True)
+        which.add_argument("names", nargs="*", metavar="NAME", default=[])
+        which.add_argument("--all", action="store_true", help="every breaker")
         for action, text in (
             ("open", "reject every call until reset"),
             ("disable", "let every call through until reset"),
@@ -104,11 +63,7 @@ class Command(BaseCommand):
             elif action == "check":
                 self._check()
             else:
-                names = options["names"]
-                if action == "reset" and options["all"]:
-                    names = registry.names()
-                elif not names:
-                    raise CommandError("give breaker names, or --all")
+                names = registry.names() if options.get("all") else options["names"]
                 self._manual(action, names)
         except (ConfigError, ImproperlyConfigured) as exc:
             raise CommandError(f"the circuit breaker configuration is invalid:\n{exc}") from exc
@@ -129,22 +84,40 @@ class Command(BaseCommand):
 
     def _status(self, names: list[str], state: str | None, output: str) -> None:
         self._breakers(names)
-        statuses = registry.status(names or None)
+        statuses = registry.statuses(names or None)
+        notice = unreachable_notice(statuses.values())
         if state is not None:
-            statuses = {n: s for n, s in statuses.items() if s["state"] == state}
+            statuses = {n: s for n, s in statuses.items() if s.state == state}
         if output == "json":
-            self.stdout.write(json.dumps(statuses, indent=2))
+            self.stdout.write(json.dumps({n: s.to_dict() for n, s in statuses.items()}, indent=2))
         elif statuses:
-            self.stdout.write(format_table(table_rows(statuses)))
+            self.stdout.write(status_table(statuses.values()))
         else:
             self.stdout.write("no circuit breakers" + (f" in state {state}" if state else ""))
+        if notice is not None:
+            self.stderr.write(f"error: {notice}")
+            sys.exit(EXIT_STORE_UNREACHABLE)
 
     def _manual(self, action: str, names: Sequence[str]) -> None:
-        perform, done = MANUAL[action]
+        perform, done, target = MANUAL[action]
         actor = f"manage.py breakers ({getpass.getuser()}@{socket.gethostname()})"
+        refused = []
         for breaker in self._breakers(names):
-            perform(breaker, actor=actor)
+            if breaker.state is target:
+                self.stdout.write(f"{breaker.name}: {ALREADY[action]}")
+                continue
+            try:
+                perform(breaker, actor=actor)
+            except StoreUnavailableError as exc:
+                self.stderr.write(f"{breaker.name}: not {done}: {exc}")
+                refused.append(breaker.name)
+                continue
             self.stdout.write(f"{breaker.name}: {done} (now {breaker.state.value})")
+        if refused:
+            raise CommandError(
+                f"the shared store did not take the action for {', '.join(refused)}; "
+                "nothing was changed for them (try again once the store answers)"
+            )
 
     def _check(self) -> None:
         config = get_config()
