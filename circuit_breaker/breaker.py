@@ -155,7 +155,8 @@ class CircuitBreaker(Gate):
         return self._config.critical
 
     @property
-    def failure_threshold(self) -> int:
+    def failure_threshold(self) -> int | None:
+        """None when the streak rule is off (a rate rule decides alone)."""
         return self._config.failure_threshold
 
     @property
@@ -306,6 +307,17 @@ class CircuitBreaker(Gate):
     def disable(self, *, actor: str | None = None) -> None:
         """Let every call through and count nothing, until ``reset()``."""
         self._run_manual(SetState(CircuitBreakerState.DISABLED), actor)
+
+    def open_for(self, seconds: float, *, reason: str, actor: str | None = None) -> None:
+        """Stay open ``seconds`` in every process sharing the store, then let one probe.
+
+        For a server that asked for a pause (HTTP 429 / ``Retry-After``): it never
+        overrides a manual state, only ever moves a deadline later, and counts as a
+        failed probe while half-open. ``reason`` is kept with the transition. With
+        ``actor`` it is a manual action (it reaches the store or raises
+        StoreUnavailableError); without, it falls back to local state like any call.
+        """
+        self._open_for(seconds, reason, actor=actor, generation=None)
 
     # -- status ------------------------------------------------------------------------
 

@@ -22,7 +22,8 @@ class BreakerEvent:
 
     ``state_change`` events carry ``old``, ``new``, ``reason``, ``origin`` ("local" in
     the process that made the change, "remote" in one that learned of it) and the
-    ``consecutive_breaks`` after the change; ``actor`` is who asked for a manual change
+    ``consecutive_breaks`` after the change, and ``detail`` (why someone asked to open it
+    for a while); ``actor`` is who asked for a manual change
     (whose ``old`` is the state people saw: "half_open" once a deadline has passed).
     ``failure`` and ``ignored`` carry the ``exception``.
     """
@@ -36,6 +37,7 @@ class BreakerEvent:
     exception: BaseException | None = None
     actor: str | None = None
     consecutive_breaks: int | None = None
+    detail: str | None = None
 
 
 Listener = Callable[[BreakerEvent], None]

@@ -16,17 +16,18 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Literal
 
-from circuit_breaker.core.config import BreakerConfig
+from circuit_breaker.core.config import BreakerConfig, InvalidSetting, check_number
 from circuit_breaker.core.operations import (
     AcquireProbe,
     CompleteProbe,
+    OpenFor,
     Operation,
     RecordFailure,
     RecordSuccess,
     ReleaseProbe,
 )
-from circuit_breaker.core.record import BreakerRecord, Fault
-from circuit_breaker.core.schedule import jitter_factor
+from circuit_breaker.core.record import BreakerRecord, Fault, safe_text
+from circuit_breaker.core.schedule import MAX_INTERVAL_SECONDS, jitter_factor
 from circuit_breaker.core.state import CircuitBreakerState
 from circuit_breaker.errors import CircuitOpenError
 from circuit_breaker.events import (
@@ -159,6 +160,25 @@ class Gate(StoreView):
             if delivered:  # acquired, but the task will never use it
                 asyncio.get_running_loop().run_in_executor(None, self._release_quietly, token)
             raise
+
+    def _open_for(
+        self, seconds: float, reason: str, *, actor: str | None, generation: int | None
+    ) -> None:
+        check_number("seconds", seconds, above=0)
+        if seconds > MAX_INTERVAL_SECONDS:
+            raise InvalidSetting("seconds", "at most 365 days", seconds)
+        config = self._config
+        operation = OpenFor(
+            float(seconds),
+            safe_text(str(reason)),
+            generation,
+            jitter_factor(config.jitter_ratio, config.jitter_enabled),
+            manual=actor is not None,
+        )
+        if actor is not None:
+            self._run_manual(operation, actor)
+        else:
+            self._run(operation)
 
     def _release_quietly(self, token: str) -> None:
         try:

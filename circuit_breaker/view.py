@@ -263,6 +263,7 @@ class StoreView:
                 origin="local" if origin == "local" else "remote",
                 actor=actor,
                 consecutive_breaks=record.consecutive_breaks,
+                detail=record.detail,
             )
             dispatch(self._listeners, event)
 

@@ -81,6 +81,7 @@ def record_transition(event: BreakerEvent) -> None:
         "from_state": event.old.value,
         "to_state": event.new.value,
         "reason": event.reason or "",
+        "detail": event.detail or "",
         "origin": "manual" if manual else "local",
         "user": user if user is not None and getattr(user, "pk", None) is not None else None,
         "actor": event.actor,

@@ -30,11 +30,14 @@ class Breaker(models.Model):
     probe_token = models.CharField(max_length=64, null=True, blank=True)
     probe_until = models.FloatField(null=True, blank=True)
     reason = models.CharField(max_length=40, null=True, blank=True)
+    detail = models.CharField(max_length=200, null=True, blank=True)
     changed_at = models.FloatField(null=True, blank=True)
     changed_by = models.CharField(max_length=200, null=True, blank=True)
     last_failure_type = models.CharField(max_length=200, blank=True, default="")
     last_failure_message = models.CharField(max_length=200, blank=True, default="")
     last_failure_at = models.FloatField(null=True, blank=True)
+    tripped_by = models.CharField(max_length=40, null=True, blank=True)
+    window = models.TextField(blank=True, default="")  # rate-rule buckets, as JSON
     generation = models.BigIntegerField(default=0)
     seq = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
@@ -55,6 +58,7 @@ class Transition(models.Model):
     from_state = models.CharField(max_length=20, choices=STATE_CHOICES)
     to_state = models.CharField(max_length=20, choices=STATE_CHOICES)
     reason = models.CharField(max_length=40, blank=True, default="")
+    detail = models.CharField(max_length=200, blank=True, default="")
     origin = models.CharField(
         max_length=10, choices=[("local", "automatic"), ("manual", "manual")], default="local"
     )

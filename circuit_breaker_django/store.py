@@ -19,6 +19,7 @@ harmless. A background thread re-reads the watched breakers every ``sync_interva
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -51,11 +52,14 @@ COLUMNS = (
     "probe_token",
     "probe_until",
     "reason",
+    "detail",
     "changed_at",
     "changed_by",
     "last_failure_type",
     "last_failure_message",
     "last_failure_at",
+    "tripped_by",
+    "window",
     "generation",
     "seq",
 )
@@ -80,9 +84,14 @@ def to_record(row: Mapping[str, Any]) -> BreakerRecord:
         probe_token=row["probe_token"],
         probe_until=row["probe_until"],
         reason=row["reason"],
+        detail=row["detail"],
         changed_at=row["changed_at"],
         changed_by=row["changed_by"],
         last_failure=failure,
+        tripped_by=row["tripped_by"],
+        window=tuple(tuple(bucket) for bucket in json.loads(row["window"]))
+        if row["window"]
+        else (),
         generation=row["generation"],
         seq=row["seq"],
     )
@@ -99,11 +108,14 @@ def to_columns(record: BreakerRecord) -> dict[str, Any]:
         "probe_token": record.probe_token,
         "probe_until": record.probe_until,
         "reason": record.reason,
+        "detail": record.detail,
         "changed_at": record.changed_at,
         "changed_by": record.changed_by,
         "last_failure_type": "" if failure is None else failure.type,
         "last_failure_message": "" if failure is None else failure.message,
         "last_failure_at": None if failure is None else failure.at,
+        "tripped_by": record.tripped_by,
+        "window": json.dumps([list(bucket) for bucket in record.window]) if record.window else "",
         "generation": record.generation,
         "seq": record.seq,
     }
@@ -167,8 +179,8 @@ class DjangoStore:
         now_iso = cursor.db.ops.adapt_datetimefield_value(datetime.now(UTC))
         cursor.execute(
             f"INSERT INTO {table} (name, state, failure_count, consecutive_breaks, "
-            "last_failure_type, last_failure_message, generation, seq, updated_at) "
-            f"VALUES (%s, 'closed', 0, 0, '', '', 0, {seq_sql(vendor)}, %s) "
+            "last_failure_type, last_failure_message, window, generation, seq, updated_at) "
+            f"VALUES (%s, 'closed', 0, 0, '', '', '', 0, {seq_sql(vendor)}, %s) "
             "ON CONFLICT (name) DO NOTHING",
             [name, now_iso],
         )

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from circuit_breaker.core.record import Fault
 from circuit_breaker.core.state import CircuitBreakerState
+from circuit_breaker.core.window import Bucket
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +73,59 @@ class SetState:
             raise ValueError(f"cannot set a breaker to {self.state.name} by hand")
 
 
+@dataclass(frozen=True, slots=True)
+class Trip:
+    """A rate rule holds over this process's own window (a process-local store)."""
+
+    generation: int
+    rule: str
+    fault: Fault | None
+    jitter: float
+    manual: ClassVar[bool] = False
+
+
+@dataclass(frozen=True, slots=True)
+class FlushWindow:
+    """A process's buffered rate-rule counts for the fleet's window; the store merges
+    them and takes the verdict over the settled buckets. Counts of another generation
+    (the breaker opened or closed meanwhile) are dropped."""
+
+    generation: int
+    buckets: tuple[Bucket, ...]
+    settle_seconds: float
+    fault: Fault | None
+    jitter: float
+    manual: ClassVar[bool] = False
+
+
+@dataclass(frozen=True, slots=True)
+class OpenFor:
+    """Stay open at least ``seconds`` (server-directed back-off), then let one probe.
+
+    ``generation`` is the admission of the call that was told to back off: a response to
+    a call admitted before the breaker last changed state is ignored. A manual request
+    (``manual``) has none and always applies.
+    """
+
+    seconds: float
+    detail: str
+    generation: int | None
+    jitter: float
+    manual: bool = False
+
+
 SETTABLE_STATES = frozenset(
     {CircuitBreakerState.CLOSED, CircuitBreakerState.FORCED_OPEN, CircuitBreakerState.DISABLED}
 )
-Operation = RecordFailure | RecordSuccess | AcquireProbe | CompleteProbe | ReleaseProbe | SetState
+Operation = (
+    RecordFailure
+    | RecordSuccess
+    | AcquireProbe
+    | CompleteProbe
+    | ReleaseProbe
+    | SetState
+    | Trip
+    | FlushWindow
+    | OpenFor
+)
 ProbeOperation = AcquireProbe | CompleteProbe | ReleaseProbe

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from circuit_breaker.core.state import CircuitBreakerState
+from circuit_breaker.core.window import Bucket
 
 MESSAGE_LIMIT = 200
 
@@ -58,6 +59,11 @@ class BreakerRecord:
     remembers the generation it was admitted in, and its failure counts only in that
     same generation: a call that started before the breaker opened (and recovered)
     cannot re-open it. ``seq`` grows with every write; readers keep the newest record.
+
+    ``window`` holds a fleet's rate-rule counts (:mod:`circuit_breaker.core.window`);
+    it is emptied whenever the state changes. ``tripped_by`` names the rule of the last
+    trip: "threshold", "failure_rate" or "slow_call_rate". ``detail`` is free text kept
+    with the last transition (why someone asked to open it for a while).
     """
 
     state: CircuitBreakerState = CircuitBreakerState.CLOSED
@@ -68,9 +74,12 @@ class BreakerRecord:
     probe_token: str | None = None
     probe_until: float | None = None
     reason: str | None = None
+    detail: str | None = None
     changed_at: float | None = None
     changed_by: str | None = None
     last_failure: FailureInfo | None = None
+    tripped_by: str | None = None
+    window: tuple[Bucket, ...] = ()
     generation: int = 0
     seq: int = 0
 

@@ -15,6 +15,7 @@ from typing import Any
 from circuit_breaker.core.config import BreakerConfig
 from circuit_breaker.core.record import BreakerRecord
 from circuit_breaker.core.state import CircuitBreakerState
+from circuit_breaker.core.window import Totals
 
 CLOSED = CircuitBreakerState.CLOSED
 OPEN = CircuitBreakerState.OPEN
@@ -51,9 +52,12 @@ class BreakerStatus:
     next_retry_at: datetime | None
     last_failure: LastFailure | None
     reason: str | None
+    detail: str | None
     changed_at: datetime | None
     probing: bool
     store: StoreHealth
+    window: Totals | None
+    tripped_by: str | None
 
     @classmethod
     def from_record(
@@ -64,6 +68,7 @@ class BreakerStatus:
         store_now: float,
         wall_offset: float,
         store: StoreHealth,
+        window: Totals | None = None,
     ) -> BreakerStatus:
         """``wall_offset`` turns store-clock seconds into Unix time (store clocks may be
         monotonic)."""
@@ -100,9 +105,12 @@ class BreakerStatus:
             if failure is None
             else LastFailure(failure.type, failure.message, wall(failure.at) or _EPOCH),
             reason=record.reason,
+            detail=record.detail,
             changed_at=wall(record.changed_at),
             probing=state is HALF_OPEN and record.probe_token is not None,
             store=store,
+            window=window if config.window is not None else None,
+            tripped_by=record.tripped_by,
         )
 
     @property
@@ -112,6 +120,10 @@ class BreakerStatus:
     @property
     def critical(self) -> bool:
         return self.config.critical
+
+    @property
+    def mode(self) -> str:
+        return self.config.mode
 
     @property
     def exhausted(self) -> bool:
@@ -143,9 +155,16 @@ class BreakerStatus:
             "last_failure": None
             if failure is None
             else {"type": failure.type, "message": failure.message, "at": _iso(failure.at)},
-            "last_transition": {"reason": self.reason, "at": _iso(self.changed_at)},
+            "last_transition": {
+                "reason": self.reason,
+                "detail": self.detail,
+                "at": _iso(self.changed_at),
+            },
             "config": config_dict(self.config),
             "store": {"reachable": self.store.reachable, "error": self.store.error},
+            "window": None if self.window is None else _window_dict(self.window),
+            "tripped_by": self.tripped_by,
+            "mode": self.mode,
         }
 
 
@@ -171,6 +190,16 @@ def minutes(seconds: float) -> float:
     return min(exact, key=lambda c: len(repr(c))) if exact else value
 
 
+def _window_dict(totals: Totals) -> dict[str, Any]:
+    return {
+        "calls": totals.calls,
+        "failures": totals.failures,
+        "slow_calls": totals.slow,
+        "failure_rate": totals.failure_rate,
+        "slow_call_rate": totals.slow_call_rate,
+    }
+
+
 def config_dict(config: BreakerConfig) -> dict[str, Any]:
     """The resolved settings under the constructor's parameter names (status ``config``)."""
     return {
@@ -187,10 +216,23 @@ def config_dict(config: BreakerConfig) -> dict[str, Any]:
         "after_exhausted": config.after_exhausted,
         "probe_timeout_seconds": config.probe_timeout_seconds,
         "ignore_exceptions": [dotted_name(cls) for cls in config.ignore_exceptions],
-        "is_failure": None
-        if config.is_failure is None
-        else getattr(config.is_failure, "__qualname__", repr(config.is_failure)),
+        "is_failure": _callable_name(config.is_failure),
+        "failure_on_result": _callable_name(config.failure_on_result),
+        "failure_rate_threshold": config.failure_rate_threshold,
+        "slow_call_rate_threshold": config.slow_call_rate_threshold,
+        "slow_call_duration_seconds": config.slow_call_duration_seconds,
+        "sliding_window_seconds": config.sliding_window_seconds,
+        "sliding_window_calls": config.sliding_window_calls,
+        "minimum_calls": config.minimum_calls,
+        "mode": config.mode,
+        "failure_statuses": None
+        if config.failure_statuses is None
+        else sorted(config.failure_statuses),
     }
+
+
+def _callable_name(hook: object) -> str | None:
+    return None if hook is None else str(getattr(hook, "__qualname__", repr(hook)))
 
 
 def dotted_name(cls: type) -> str:

@@ -5,6 +5,7 @@ Contract tests need deadlines in the store's past or future without waiting for 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from circuit_breaker.core.record import BreakerRecord
@@ -24,11 +25,14 @@ def _redis_fields(record: BreakerRecord) -> dict[str, Any]:
         "probe_token": record.probe_token,
         "probe_until": record.probe_until,
         "reason": record.reason,
+        "detail": record.detail,
         "changed_at": record.changed_at,
         "changed_by": record.changed_by,
         "failure_type": failure and failure.type,
         "failure_message": failure and failure.message,
         "failure_at": failure and failure.at,
+        "tripped_by": record.tripped_by,
+        "window": json.dumps([list(bucket) for bucket in record.window]) if record.window else None,
         "generation": record.generation,
         "seq": record.seq,
     }

@@ -60,11 +60,13 @@ def record_of(store: RedisStore, name: str) -> Any:
 
 
 def open_and_due(breaker: CircuitBreaker, store: RedisStore) -> None:
-    """Trip ``breaker`` and wait until the store's clock passes its 12 ms deadline."""
-    for _ in range(breaker.failure_threshold):
+    """Trip ``breaker`` and wait until its 12 ms deadline has passed, for the store and
+    for the breaker's own view (which reads the store's clock a round trip late)."""
+    for _ in range(breaker.failure_threshold or 1):
         with pytest.raises(Boom):
             breaker.call(boom)
     assert poll(lambda: _due(record_of(store, breaker.name)), 2.0)
+    assert poll(lambda: breaker.state is HALF_OPEN, 2.0)
 
 
 def _due(result: Any) -> bool:
@@ -113,6 +115,7 @@ def test_an_exception_redis_cannot_encode_is_counted_and_the_probe_permit_comes_
         breaker.call(raise_it)  # the caller's own exception, not UnicodeEncodeError
     assert record_of(store, "svc").record.state is OPEN  # counted in the fleet record
     assert poll(lambda: _due(record_of(store, "svc")), 2.0)
+    assert poll(lambda: breaker.state is HALF_OPEN, 2.0)
     with pytest.raises(type(exception)):
         breaker.call(raise_it)  # the probe fails the same way
     record = record_of(store, "svc").record

@@ -21,11 +21,14 @@ from circuit_breaker.core.config import BreakerConfig
 from circuit_breaker.core.operations import (
     AcquireProbe,
     CompleteProbe,
+    FlushWindow,
+    OpenFor,
     Operation,
     RecordFailure,
     RecordSuccess,
     ReleaseProbe,
     SetState,
+    Trip,
 )
 from circuit_breaker.core.record import BreakerRecord, Fault
 from circuit_breaker.core.state import CircuitBreakerState
@@ -77,7 +80,7 @@ class Harness:
 
     def now(self) -> float:
         """The ``now`` to pass: a moving clock for the memory store (others ignore it)."""
-        self._tick += 1.0
+        self._tick += 0.001  # as fast as a real store's clock moves between operations
         return self._tick
 
     def load(self, name: str) -> StoreResult:
@@ -466,13 +469,122 @@ def test_load_many_returns_every_record_with_one_clock(harness: Harness, name: s
     assert results[name].now == results[other].now
 
 
+# -- server-directed back-off ----------------------------------------------------------
+
+
+def test_open_for_opens_a_closed_breaker_for_exactly_that_long(harness: Harness, name: str) -> None:
+    result = harness.apply(name, OpenFor(30.0, "429 from upstream", None, 1.0), make_config())
+    record = result.record
+    assert result.previous_state is CLOSED
+    assert (record.state, record.reason, record.detail, record.consecutive_breaks) == (
+        OPEN,
+        "open_for",
+        "429 from upstream",
+        1,
+    )
+    assert record.retry_at is not None
+    assert record.retry_at - result.now == pytest.approx(30.0, abs=1e-5)
+
+
+def test_open_for_only_ever_moves_a_deadline_later(harness: Harness, name: str) -> None:
+    harness.seed(name, open_record(harness, name, due=False))  # due in an hour
+    shorter = harness.apply(name, OpenFor(60.0, "short", None, 1.0), make_config())
+    assert shorter.record.seq == 7  # unchanged
+    longer = harness.apply(name, OpenFor(7200.0, "long", None, 1.0), make_config())
+    assert longer.record.retry_at == pytest.approx(longer.now + 7200.0, abs=1e-5)
+    assert (longer.record.state, longer.record.detail, longer.previous_state) == (
+        OPEN,
+        "long",
+        None,
+    )
+
+
+def test_open_for_while_half_open_is_a_failed_probe_at_the_later_deadline(
+    harness: Harness, name: str
+) -> None:
+    harness.seed(name, half_open_record(harness, name, "token-a", breaks=1))
+    config = make_config(base=100.0, fixed=2)
+    result = harness.apply(name, OpenFor(500.0, "slow down", None, 1.0), config)
+    record = result.record
+    assert (record.state, record.reason, record.consecutive_breaks) == (OPEN, "open_for", 2)
+    assert record.retry_at is not None
+    assert record.retry_at - result.now == pytest.approx(500.0, abs=1e-5)
+    late = harness.apply(name, CompleteProbe("token-a", None, 1.0), config)
+    assert late.record.state is OPEN  # the probe's own verdict no longer counts
+
+
+@pytest.mark.parametrize("state", [FORCED_OPEN, DISABLED])
+def test_open_for_never_overrides_a_manual_state(
+    harness: Harness, name: str, state: CircuitBreakerState
+) -> None:
+    harness.apply(name, SetState(state), make_config())
+    result = harness.apply(name, OpenFor(30.0, "429", None, 1.0), make_config())
+    assert result.record.state is state and result.previous_state is None
+
+
+def test_open_for_from_a_call_admitted_before_the_last_change_is_ignored(
+    harness: Harness, name: str
+) -> None:
+    generation = harness.load(name).record.generation
+    harness.fail(name, make_config(threshold=1))  # the breaker opened meanwhile
+    result = harness.apply(name, OpenFor(7200.0, "late 429", generation, 1.0), make_config())
+    assert result.record.reason == "threshold"
+
+
+# -- rate rules ------------------------------------------------------------------------
+
+RATE = BreakerConfig(
+    failure_threshold=None,
+    failure_rate_threshold=0.5,
+    sliding_window_seconds=10,
+    minimum_calls=4,
+    jitter_enabled=False,
+    base_interval_seconds=100,
+)
+
+
+def test_a_trip_by_rule_opens_and_names_the_rule(harness: Harness, name: str) -> None:
+    generation = harness.load(name).record.generation
+    result = harness.apply(name, Trip(generation, "failure_rate", BOOM, 1.0), RATE)
+    assert (result.record.state, result.record.reason, result.record.tripped_by) == (
+        OPEN,
+        "failure_rate",
+        "failure_rate",
+    )
+
+
+def test_a_flush_merges_counts_and_judges_only_settled_buckets(harness: Harness, name: str) -> None:
+    rules = RATE.window
+    assert rules is not None
+    now = harness.store_now(name)
+    old = int(now // rules.bucket_seconds) - 3  # three seconds ago: settled
+    fresh = int(now // rules.bucket_seconds)  # this second: not yet
+    generation = harness.load(name).record.generation
+    # Counts younger than the settle time are merged, not judged (other processes' calls
+    # for the same moments may still be on their way).
+    first = harness.apply(
+        name, FlushWindow(generation, ((fresh, 10, 10, 0),), 60.0, BOOM, 1.0), RATE
+    )
+    assert first.record.state is CLOSED  # all failing, but too fresh to judge
+    assert first.record.window == ((fresh, 10, 10, 0),)
+    second = harness.apply(name, FlushWindow(generation, ((old, 4, 3, 0),), 0.25, None, 1.0), RATE)
+    assert (second.record.state, second.record.tripped_by) == (OPEN, "failure_rate")
+    assert second.record.window == ()  # a new state starts with an empty window
+
+
+def test_a_flush_of_another_generation_is_dropped(harness: Harness, name: str) -> None:
+    generation = harness.load(name).record.generation
+    result = harness.apply(name, FlushWindow(generation - 1, ((1, 5, 5, 0),), 0.0, None, 1.0), RATE)
+    assert result.record.window == () and result.previous_state is None
+
+
 # -- differential: random sequences, every store agrees with the memory store ---------
 
 OPERATIONS = st.lists(
     st.tuples(
         st.sampled_from(
             ["failure", "stale_failure", "success", "acquire", "probe_ok", "probe_fail",
-             "release", "set"]
+             "release", "set", "trip", "flush", "open_for", "stale_open_for"]
         ),
         st.sampled_from(["token-a", "token-b"]),
         st.booleans(),  # config: deadlines passed at once or far away (1 h)
@@ -495,8 +607,9 @@ def _operation(
         exponential=1,
         probe_timeout=seconds,
         after_exhausted="stay_open" if token == "token-b" else "keep_probing",
-    )
-    generation = h.load(name).record.generation
+    ).replace(failure_rate_threshold=0.5, sliding_window_seconds=10, minimum_calls=3)
+    loaded = h.load(name)
+    generation = loaded.record.generation
     operation: Operation
     if kind == "failure":
         operation = RecordFailure(generation, BOOM, 1.0)
@@ -510,6 +623,15 @@ def _operation(
         operation = CompleteProbe(token, BOOM if kind == "probe_fail" else None, 1.0)
     elif kind == "release":
         operation = ReleaseProbe(token)
+    elif kind == "trip":
+        operation = Trip(generation, "failure_rate", BOOM, 1.0)
+    elif kind == "flush":
+        settled = int(loaded.now // 1.0) - 2  # 1 s buckets: two seconds ago, settled
+        failures = 2 if token == "token-a" else 0
+        operation = FlushWindow(generation, ((settled, 2, failures, 0),), 0.0, BOOM, 1.0)
+    elif kind in ("open_for", "stale_open_for"):
+        admitted = generation - 1 if kind == "stale_open_for" else None
+        operation = OpenFor(seconds * 2, f"pause {token}", admitted, 1.0)
     else:
         operation = SetState(manual)
     return h.apply(name, operation, config)
@@ -522,7 +644,7 @@ def _shape(
     r = result.record
     interval = None
     if r.retry_at is not None and r.opened_at is not None:
-        interval = round(r.retry_at - r.opened_at, 3)
+        interval = round(r.retry_at - r.opened_at, 1)
     return (
         r.state,
         r.failure_count,
@@ -536,6 +658,9 @@ def _shape(
         None if r.last_failure is None else (r.last_failure.type, r.last_failure.message),
         None if previous is None else (r.seq - previous.seq, r.generation - previous.generation),
         result.previous_state,
+        r.tripped_by,
+        r.detail,
+        tuple(counts for _key, *counts in r.window),
     )
 
 
