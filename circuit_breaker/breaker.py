@@ -42,15 +42,16 @@ def _in_seconds(minutes: Any) -> Any:
 
 
 class CircuitBreaker(Gate):
-    """Opens after ``failure_threshold`` consecutive failures; recovers on a hybrid schedule.
+    """Opens after ``failure_threshold`` consecutive failures (or when a failure or slow-call
+    rate over a sliding window reaches its threshold); recovers on a hybrid schedule.
 
-    The first five parameters keep the original library's order and defaults. Invalid
-    values raise ValueError naming the parameter.
+    The first five parameters keep the original library's order and defaults; everything
+    else is keyword-only. Invalid values raise ValueError naming the parameter.
     """
 
     def __init__(
         self,
-        failure_threshold: int = 5,
+        failure_threshold: int | None = 5,
         base_interval_minutes: float = 5,
         fixed_interval_retries: int = 3,
         max_exponential_retries: int = 5,
@@ -64,6 +65,15 @@ class CircuitBreaker(Gate):
         probe_timeout_seconds: float = 60.0,
         ignore_exceptions: Iterable[type[BaseException]] = (),
         is_failure: Callable[[BaseException], bool] | None = None,
+        failure_on_result: Callable[[Any], bool] | None = None,
+        failure_rate_threshold: float | None = None,
+        slow_call_rate_threshold: float | None = None,
+        slow_call_duration_seconds: float | None = None,
+        sliding_window_seconds: float | None = None,
+        sliding_window_calls: int | None = None,
+        minimum_calls: int = 20,
+        mode: str = "enforce",
+        failure_statuses: Iterable[int] | None = None,
         store: BreakerStore | None = None,
         clock: Callable[[], float] | None = None,
         listeners: Iterable[Listener] = (),
@@ -88,6 +98,15 @@ class CircuitBreaker(Gate):
                 probe_timeout_seconds=probe_timeout_seconds,
                 ignore_exceptions=tuple(ignore_exceptions),
                 is_failure=is_failure,
+                failure_on_result=failure_on_result,
+                failure_rate_threshold=failure_rate_threshold,
+                slow_call_rate_threshold=slow_call_rate_threshold,
+                slow_call_duration_seconds=slow_call_duration_seconds,
+                sliding_window_seconds=sliding_window_seconds,
+                sliding_window_calls=sliding_window_calls,
+                minimum_calls=minimum_calls,
+                mode=mode,
+                failure_statuses=None if failure_statuses is None else frozenset(failure_statuses),
                 profile=profile,
                 critical=critical,
             )
