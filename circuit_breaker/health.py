@@ -1,9 +1,10 @@
 """The health rule, in one place: what a readiness probe should conclude from the breakers.
 
 "fail" when a critical breaker is not CLOSED (the service cannot do its job: take it
-out of the load balancer), "warn" when another breaker is not CLOSED or when the shared
-store cannot be read (the states shown are then the process's guesses, not the fleet's),
-"pass" otherwise. The Django health endpoint and the django-health-check class both
+out of the load balancer) -- also while the shared store cannot be read, since this
+process then rejects on its own state; "warn" when the shared store cannot be read (the
+states shown are then the process's guesses, not the fleet's) or another breaker is not
+CLOSED; "pass" otherwise. The Django health endpoint and the django-health-check class both
 render this verdict.
 """
 
@@ -32,10 +33,12 @@ def judge(statuses: Mapping[str, BreakerStatus]) -> Health:
     errors = sorted(
         {s.store.error or "no answer" for s in statuses.values() if not s.store.reachable}
     )
-    if errors:
-        return Health("warn", f"store unreachable: {'; '.join(errors)}", statuses)
+    unreachable = f"store unreachable: {'; '.join(errors)}" if errors else None
     if critical:
-        return Health("fail", f"critical breakers not closed: {', '.join(critical)}", statuses)
+        reason = f"critical breakers not closed: {', '.join(critical)}"
+        return Health("fail", f"{reason}; {unreachable}" if unreachable else reason, statuses)
+    if unreachable:
+        return Health("warn", unreachable, statuses)
     if not_closed:
         return Health("warn", f"breakers not closed: {', '.join(not_closed)}", statuses)
     return Health("pass", None, statuses)

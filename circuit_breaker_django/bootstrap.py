@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
@@ -16,12 +16,14 @@ from django.db import DatabaseError
 from circuit_breaker.config import load_config
 from circuit_breaker.config.redis_urls import redis_url_problem, without_password
 from circuit_breaker.errors import ConfigError
-from circuit_breaker.metrics import BreakerSource
 from circuit_breaker.registry import BreakerRegistry
 from circuit_breaker.stores import BreakerStore, build_store
 from circuit_breaker_django.actions import record_transition
 from circuit_breaker_django.conf import REDIS_SCHEMES, SETTING, AppSettings, get_config
 from circuit_breaker_django.models import sync_breaker_rows
+
+if TYPE_CHECKING:  # the metrics module needs prometheus_client, an optional extra
+    from circuit_breaker.metrics import BreakerSource
 
 logger = logging.getLogger("circuit_breaker")
 

@@ -3,27 +3,32 @@
 | id | what |
 |---|---|
 | E001 | the YAML configuration has errors (the ConfigError text) |
-| E002 | ``STORE`` (with ``DATABASE`` / ``SYNC_INTERVAL``) cannot build a store: one
-  message for each reason, a Redis URL parsed as redis-py will (without connecting) |
+| E002 | ``STORE`` (with ``DATABASE`` / ``SYNC_INTERVAL`` / ``FLUSH_INTERVAL``) cannot build
+  a store: one message for each reason, a Redis URL parsed as redis-py will (without
+  connecting) |
 | E003 | ``HEALTH_DETAIL`` is not "public", "staff" or "token" |
 | E004 | ``CIRCUIT_BREAKERS`` is not a dict, or has unknown keys |
 | E005 | the django store's database is not PostgreSQL or SQLite |
 | E006 | ``DATABASE_TIMEOUT`` (the bound on each access to the breakers' tables) is not a
   number of seconds > 0 |
+| E007 | ``METRICS`` is on but prometheus_client (the ``prometheus`` extra) is not
+  installed |
 | W001 | ``HEALTH_DETAIL`` is "token" but ``HEALTH_TOKEN`` is empty |
-| W002 | the django store's database alias has ``ATOMIC_REQUESTS``: breaker state would
-  commit or roll back with each request's transaction |
+| W002 | the alias ``Transition`` rows are written to has ``ATOMIC_REQUESTS``: the
+  history of a transition made during a request that fails rolls back with it (the
+  breaker state, on the store's own connection, does not) |
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from typing import Any
 
 from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
-from django.db import connections
+from django.db import connections, router
 
 from circuit_breaker.config import load_config
 from circuit_breaker.errors import ConfigError, closest
@@ -31,6 +36,7 @@ from circuit_breaker_django.bootstrap import store_problems
 from circuit_breaker_django.conf import DEFAULTS, HEALTH_DETAILS, SETTING, get_config
 from circuit_breaker_django.database import timeout_problem
 from circuit_breaker_django.db_clock import CLOCK_SQL
+from circuit_breaker_django.models import Transition
 
 ID = "circuit_breaker_django"
 
@@ -57,10 +63,19 @@ def check_settings(
         messages.append(checks.Error(f"{SETTING}: {problem}", id=f"{ID}.E002"))
     if config.store == "django" and config.database in connections:
         messages += _database_checks(config.database)
+    messages += _history_checks()
     # Checked whatever the store: the admin's row sync is bounded by it too.
     bad_timeout = timeout_problem(config.database_timeout)
     if bad_timeout is not None:
         messages.append(checks.Error(f"{SETTING}: {bad_timeout}", id=f"{ID}.E006"))
+    if config.metrics and importlib.util.find_spec("prometheus_client") is None:
+        messages.append(
+            checks.Error(
+                f"{SETTING}['METRICS'] is on but prometheus_client is not installed",
+                hint="install this package's `prometheus` extra, or prometheus_client",
+                id=f"{ID}.E007",
+            )
+        )
     if config.health_detail not in HEALTH_DETAILS:
         messages.append(
             checks.Error(
@@ -93,17 +108,23 @@ def _database_checks(alias: str) -> list[checks.CheckMessage]:
                 id=f"{ID}.E005",
             )
         )
-    if connection.settings_dict.get("ATOMIC_REQUESTS"):
-        messages.append(
-            checks.Warning(
-                f"database {alias!r} has ATOMIC_REQUESTS: breaker state changes made during "
-                "a request would commit or roll back with the request",
-                hint="point CIRCUIT_BREAKERS['DATABASE'] at a second alias of the same "
-                "database without ATOMIC_REQUESTS",
-                id=f"{ID}.W002",
-            )
-        )
     return messages
+
+
+def _history_checks() -> list[checks.CheckMessage]:
+    alias = router.db_for_write(Transition)
+    if alias not in connections or not connections[alias].settings_dict.get("ATOMIC_REQUESTS"):
+        return []
+    return [
+        checks.Warning(
+            f"database {alias!r}, where transitions are recorded, has ATOMIC_REQUESTS: the "
+            "history of a state change made during a request that fails is rolled back with "
+            "the request (the state change itself stays)",
+            hint="add a second alias of the same database without ATOMIC_REQUESTS and a "
+            "database router whose db_for_write sends the circuit_breaker_django models to it",
+            id=f"{ID}.W002",
+        )
+    ]
 
 
 @checks.register()

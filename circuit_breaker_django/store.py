@@ -165,7 +165,6 @@ class DjangoStore:
             f"circuit breaker database store ({using!r})",
             STORE_ERRORS,
             is_outage=is_outage,
-            retry_interval=self.sync_interval,
             clock=clock,
         )
         self._sync = BackgroundSync(

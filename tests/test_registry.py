@@ -286,6 +286,7 @@ def test_a_rule_only_the_breaker_config_knows_is_a_located_config_error(
     assert problem.path == "breakers.glacial.base_interval"
     assert problem.line == 5
     assert "at most 365 days" in problem.message
+    assert "400d" in str(caught.value)  # shown as written, not converted to seconds
 
 
 def test_listeners_and_clock_reach_every_breaker(config_file: Path, clock: FakeClock) -> None:

@@ -18,7 +18,7 @@ def redis_url_problem(url: str) -> str | None:
     try:
         from redis.connection import parse_url
     except ImportError:
-        return "the redis package is not installed (pip install 'circuit-breaker[redis]')"
+        return "the redis package is not installed (install this package's `redis` extra, or redis)"
     try:
         options = parse_url(url)
     except ValueError as exc:

@@ -97,12 +97,14 @@ class _Resolver:
             keys = _KEYS_OF_FIELD.get(exc.field, (exc.field,))
             key = next((k for k in keys if isinstance(body.value, dict) and k in body.value), None)
             at: KeyPath = (key,) if key is not None else ()
+            # The value as the file wrote it ("1000000m"), not converted to the field's unit.
+            written = body.value[key].plain() if key is not None else exc.value
             self.problems.append(
                 problem(
                     f"must be {exc.expected}",
                     body.locate(at),
                     ("breakers", name, *at),
-                    exc.value,
+                    written,
                     show=True,
                 )
             )

@@ -124,8 +124,9 @@ class OutageGuard:
     """Keeps callers off an unreachable store; one warning per outage.
 
     Callers wrap a round trip in :meth:`attempt`: while the store is down it raises
-    StoreUnavailableError at once, without touching the network, for ``retry_interval``
-    after the last failure. The store's background thread (and manual actions) use
+    StoreUnavailableError at once, without touching the network -- a store that hangs
+    rather than refuses would otherwise cost a caller a timeout now and then. The
+    store's background thread (every ``sync_interval``) and manual actions use
     :meth:`probe`, which always tries; its success lets callers back at once, so the
     staleness bound holds from the moment the store answers again.
 
@@ -139,17 +140,14 @@ class OutageGuard:
         errors: tuple[type[BaseException], ...],
         *,
         is_outage: Callable[[BaseException], bool] = lambda exc: True,
-        retry_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store_name = store_name
         self._errors = errors
         self._is_outage = is_outage
-        self._retry_interval = retry_interval
         self._clock = clock
         self._lock = threading.Lock()
         self._down_since: float | None = None
-        self._retry_at = 0.0
         self.error: str | None = None
 
     @property
@@ -158,7 +156,7 @@ class OutageGuard:
 
     @contextmanager
     def attempt(self) -> Iterator[None]:
-        if self._down_since is not None and self._clock() < self._retry_at:
+        if self._down_since is not None:
             raise StoreUnavailableError(f"{self._store_name} unavailable: {self.error}")
         with self.probe():
             yield
@@ -178,7 +176,6 @@ class OutageGuard:
         with self._lock:
             now = self._clock()
             self.error = str(exc) or type(exc).__name__
-            self._retry_at = now + self._retry_interval
             if self._down_since is None:
                 self._down_since = now
                 logger.warning(

@@ -355,6 +355,42 @@ def test_a_failed_probe_reopens_with_the_next_trips_interval(
     assert record.retry_at - record.opened_at == pytest.approx(interval * 0.9, abs=1e-5)
 
 
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+HOSTILE = [
+    FileNotFoundError(
+        "no such file: report-" + b"\xff".decode("utf-8", "surrogateescape") + "\x00"
+    ),
+    Unprintable(),
+]
+
+
+@pytest.mark.parametrize("exc", HOSTILE, ids=["surrogate-and-nul", "str-raises"])
+def test_a_failure_whose_message_cannot_be_stored_as_it_is_is_counted_escaped(
+    harness: Harness, name: str, exc: Exception
+) -> None:
+    fault = Fault.from_exception(exc)
+    generation = harness.load(name).record.generation
+    record = harness.apply(name, RecordFailure(generation, fault, 1.0), make_config()).record
+    assert record.failure_count == 1
+    assert record.last_failure is not None
+    assert record.last_failure.message == fault.message
+    assert harness.load(name).record.last_failure == record.last_failure
+
+
+@pytest.mark.parametrize("exc", HOSTILE, ids=["surrogate-and-nul", "str-raises"])
+def test_a_probe_failing_with_such_a_message_still_settles_its_permit(
+    harness: Harness, name: str, exc: Exception
+) -> None:
+    harness.seed(name, half_open_record(harness, name, "token-a"))
+    fault = Fault.from_exception(exc)
+    record = harness.apply(name, CompleteProbe("token-a", fault, 1.0), make_config()).record
+    assert (record.state, record.probe_token) == (OPEN, None)
+
+
 def test_a_schedule_of_huge_retry_counts_is_one_closed_form(harness: Harness, name: str) -> None:
     config = BreakerConfig(
         failure_threshold=1,

@@ -123,7 +123,6 @@ class RedisStore:
             f"Redis store at {self._describe(client)}",
             _STORE_ERRORS,
             is_outage=_is_outage,
-            retry_interval=self.sync_interval,
         )
         self._pubsub: PubSub | None = None
         self._pubsub_pid = 0
