@@ -155,6 +155,11 @@ class CircuitBreaker(Gate):
             listeners,
             load=load,
         )
+        # Fast paths and the rate window from the start, even before (or without) a
+        # first record from the store: a registry's local store is never read, and a
+        # shared store may be down when the breaker is built.
+        with self._lock:
+            self._update_fast_paths()
 
     # -- configuration -----------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from circuit_breaker.core.config import BreakerConfig
 from circuit_breaker.core.state import MANUAL_STATES, CircuitBreakerState
 from circuit_breaker.core.status import BreakerStatus, config_dict
+from circuit_breaker.core.window import WindowRules
 
 # state -> (label, what it means)
 STATE_LABELS: dict[CircuitBreakerState, tuple[str, str]] = {
@@ -23,12 +24,19 @@ STATE_LABELS: dict[CircuitBreakerState, tuple[str, str]] = {
     CircuitBreakerState.DISABLED: ("Disabled", "Every call passes, nothing counted, until a reset"),
 }
 MANUAL_PHASE = "manual, until reset"
+# tripped_by -> the rule in words
+TRIP_RULES = {
+    "threshold": "failure streak",
+    "failure_rate": "failure rate",
+    "slow_call_rate": "slow-call rate",
+}
 TABLE_COLUMNS = (
     "NAME",
     "PROFILE",
     "STATE",
     "FAILURES",
     "TRIPS",
+    "TRIPPED BY",
     "RETRY PHASE",
     "NEXT RETRY",
     "CRITICAL",
@@ -110,9 +118,70 @@ def setting_items(config: BreakerConfig) -> list[tuple[str, str]]:
     return items
 
 
+def percent(fraction: float) -> str:
+    """A measured rate: ``0.125`` -> ``12.5%``, ``1/3`` -> ``33.3%``. Rounded *down* to a
+    tenth, so that a rate shown below a threshold is below it."""
+    tenths = math.floor(round(fraction * 1000, 6))
+    whole, tenth = divmod(tenths, 10)
+    return f"{whole}.{tenth}%" if tenth else f"{whole}%"
+
+
+def threshold_percent(fraction: float) -> str:
+    """A configured rate as it was written: ``0.5`` -> ``50%``, ``0.025`` -> ``2.5%``."""
+    return f"{fraction * 100:.4g}%"
+
+
+def window_size_label(rules: WindowRules) -> str:
+    """``60s`` (a time window) or ``100 calls`` (a count window)."""
+    if rules.calls is not None:
+        return f"{rules.calls} calls"
+    return format_duration(rules.seconds or 0.0, compact=True, fractions=True)
+
+
+def streak_label(status: BreakerStatus) -> str | None:
+    """Failures in a row against the threshold that opens the breaker (``2/3``), or None
+    when the breaker has no streak rule."""
+    threshold = status.config.failure_threshold
+    return None if threshold is None else f"{status.failure_count}/{threshold}"
+
+
+def rate_label(status: BreakerStatus) -> str | None:
+    """The window's rates against their thresholds: ``12% of 40 (>=50%)``,
+    ``slow 5% of 40 (>=80%)``, or both joined by a comma; ``min 20`` while the window holds
+    fewer calls than a verdict needs. None without a window. ASCII ``>=``: the table may
+    go to a console that cannot print every character."""
+    totals, rules = status.window, status.config.window
+    if totals is None or rules is None:
+        return None
+    shown: list[tuple[str, float, float | None]] = []
+    if rules.failure_rate is not None:
+        shown.append(("", totals.failure_rate, rules.failure_rate))
+    if rules.slow_call_rate is not None or rules.failure_rate is None:
+        shown.append(("slow ", totals.slow_call_rate, rules.slow_call_rate))
+    parts = []
+    for index, (prefix, rate, threshold) in enumerate(shown):
+        text = f"{prefix}{percent(rate)}"
+        notes = [] if threshold is None else [f">={threshold_percent(threshold)}"]
+        if index == 0:
+            text += f" of {round(totals.calls)}"
+            if rules.judging and totals.calls < rules.minimum_calls:
+                notes.append(f"min {rules.minimum_calls}")
+        parts.append(text + (f" ({', '.join(notes)})" if notes else ""))
+    return ", ".join(parts)
+
+
 def failures_label(status: BreakerStatus) -> str:
-    """Failures so far against the threshold that opens the breaker: ``2/3``."""
-    return f"{status.failure_count}/{status.config.failure_threshold}"
+    """What the breaker's rules count so far: the streak (``2/3``), the rates over the
+    window (``12% of 40 (>=50%)``), or both."""
+    return ", ".join(
+        label for label in (streak_label(status), rate_label(status)) if label is not None
+    )
+
+
+def tripped_by_label(status: BreakerStatus) -> str:
+    """The rule of the last trip in words (``failure rate``), or ``-`` before any."""
+    rule = status.tripped_by
+    return "-" if rule is None else TRIP_RULES.get(rule, rule)
 
 
 def status_row(status: BreakerStatus) -> tuple[str, ...]:
@@ -123,6 +192,7 @@ def status_row(status: BreakerStatus) -> tuple[str, ...]:
         status.state.value,
         failures_label(status),
         str(status.consecutive_breaks),
+        status.tripped_by or "-",
         retry_phase_label(status),
         next_retry_label(status),
         "yes" if status.critical else "no",

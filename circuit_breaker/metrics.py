@@ -19,6 +19,10 @@ Exported, per breaker (label ``breaker``):
   while OPEN; 0 in every other state (no deadline ahead), so the series never vanishes.
 * ``circuit_breaker_exhausted``: 1 once the recovery schedule is exhausted.
 * ``circuit_breaker_info{profile, critical}``: always 1; join on it to select breakers.
+* ``circuit_breaker_window_calls``, ``circuit_breaker_window_failure_rate``,
+  ``circuit_breaker_window_slow_call_rate``: the window the rate rules judge (the fleet's
+  settled part on a shared store), rates as fractions 0-1; only for breakers that count
+  a window, so a streak-only breaker adds no series that could never move.
 """
 
 from __future__ import annotations
@@ -60,6 +64,9 @@ METRICS: dict[str, str] = {
     ),
     "circuit_breaker_exhausted": "1 once the breaker's recovery schedule is exhausted.",
     "circuit_breaker": "Static facts about the breaker (profile, critical).",
+    "circuit_breaker_window_calls": "Calls in the window the rate rules judge.",
+    "circuit_breaker_window_failure_rate": "Share of the window's calls that failed (0-1).",
+    "circuit_breaker_window_slow_call_rate": "Share of the window's calls that were slow (0-1).",
 }
 
 
@@ -100,7 +107,9 @@ class BreakerCollector:
     def collect(self) -> Iterator[Metric]:
         breakers = self.breakers()
         sync_breakers(breakers)
-        state, calls, moves, breaks, next_retry, exhausted, info = _families()
+        families = _families()
+        state, calls, moves, breaks, next_retry, exhausted, info, *window = families
+        window_calls, failure_rate, slow_call_rate = window
         for breaker in breakers:
             name = breaker.name
             status = breaker.status()
@@ -123,7 +132,12 @@ class BreakerCollector:
                     "critical": "true" if status.critical else "false",
                 },
             )
-        yield from (state, calls, moves, breaks, next_retry, exhausted, info)
+            totals = status.window
+            if totals is not None:
+                window_calls.add_metric([name], totals.calls)
+                failure_rate.add_metric([name], totals.failure_rate)
+                slow_call_rate.add_metric([name], totals.slow_call_rate)
+        yield from families
 
 
 def _families() -> tuple[
@@ -134,6 +148,9 @@ def _families() -> tuple[
     GaugeMetricFamily,
     GaugeMetricFamily,
     InfoMetricFamily,
+    GaugeMetricFamily,
+    GaugeMetricFamily,
+    GaugeMetricFamily,
 ]:
     def gauge(name: str, labels: list[str]) -> GaugeMetricFamily:
         return GaugeMetricFamily(name, METRICS[name], labels=labels)
@@ -149,6 +166,9 @@ def _families() -> tuple[
         gauge("circuit_breaker_next_retry_timestamp_seconds", ["breaker"]),
         gauge("circuit_breaker_exhausted", ["breaker"]),
         InfoMetricFamily("circuit_breaker", METRICS["circuit_breaker"], labels=["breaker"]),
+        gauge("circuit_breaker_window_calls", ["breaker"]),
+        gauge("circuit_breaker_window_failure_rate", ["breaker"]),
+        gauge("circuit_breaker_window_slow_call_rate", ["breaker"]),
     )
 
 

@@ -40,13 +40,19 @@ from circuit_breaker.core.state import MANUAL_STATES, CircuitBreakerState
 from circuit_breaker.errors import ConfigError, StoreUnavailableError
 from circuit_breaker.format import (
     STATE_LABELS,
+    format_duration,
     next_retry_label,
+    percent,
     retry_phase_label,
     setting_items,
     short_phase,
     state_label,
+    threshold_percent,
+    tripped_by_label,
     unreachable_notice,
+    window_size_label,
 )
+from circuit_breaker.stores import BreakerStore
 from circuit_breaker_django import actions, registry
 from circuit_breaker_django.models import Breaker, Transition
 from circuit_breaker_django.templatetags.breaker_timeline import history, sparklines
@@ -191,6 +197,84 @@ def _status(row: Breaker) -> BreakerStatus | None:
     return status
 
 
+def _counted(status: BreakerStatus) -> SafeString:
+    """``2 / 3`` for a failure streak; ``12% / 50%`` (the window's failure rate and the
+    rate that opens the breaker) for a breaker with no streak rule."""
+    threshold = status.config.failure_threshold
+    if threshold is not None:
+        return format_html(
+            '<span class="cb-nowrap">{} / {}</span>', status.failure_count, threshold
+        )
+    totals, rules = status.window, status.config.window
+    if totals is None or rules is None:
+        return SafeString("")
+    if rules.failure_rate is not None:
+        rule, rate, limit = "", totals.failure_rate, rules.failure_rate
+    elif rules.slow_call_rate is not None:
+        rule, rate, limit = "slow ", totals.slow_call_rate, rules.slow_call_rate
+    else:
+        return SafeString("")
+    return format_html(
+        '<span class="cb-nowrap" title="{}rate of the last {} ({} calls) / the rate that '
+        'opens the breaker">{}{} / {}</span>',
+        rule,
+        window_size_label(rules),
+        round(totals.calls),
+        rule,
+        percent(rate),
+        threshold_percent(limit),
+    )
+
+
+def streak_text(status: BreakerStatus) -> str:
+    """The detail page's failure count, or why there is none."""
+    threshold = status.config.failure_threshold
+    if threshold is None:
+        return "no streak rule (failure_threshold off): the rate rules below open the breaker"
+    return f"{status.failure_count} of {threshold} in a row before opening"
+
+
+def window_rows(status: BreakerStatus, store: BreakerStore) -> list[tuple[str, str, str]]:
+    """The rate window as (label, value, note) rows, or none without a window."""
+    totals, rules = status.window, status.config.window
+    if totals is None or rules is None:
+        return []
+    if rules.calls is not None:
+        size = f"the last {rules.calls} calls", "counted in one-second buckets"
+    else:
+        bucket = format_duration(rules.bucket_seconds, compact=True, fractions=True)
+        size = f"the calls of the last {window_size_label(rules)}", f"slides {bucket} at a time"
+    if not status.store.reachable:
+        source = "this process's own calls: the shared store cannot be read"
+    elif store.shared:
+        flush = format_duration(store.flush_interval, compact=True, fractions=True)
+        source = f"the whole fleet's calls, up to one flush interval ({flush}) ago"
+    else:
+        source = "this process's calls"
+    rows = [
+        ("Window", size[0], size[1]),
+        ("Counted", source, ""),
+        ("Minimum calls", str(rules.minimum_calls), "no verdict with fewer calls in the window"),
+        ("Calls", str(round(totals.calls)), ""),
+        ("Failures", str(round(totals.failures)), ""),
+        ("Failure rate", percent(totals.failure_rate), _opens_at(rules.failure_rate)),
+    ]
+    if rules.slow_call_seconds is None:
+        return [*rows, ("Slow calls", "not timed", "no slow_call_duration is set")]
+    slow_after = format_duration(rules.slow_call_seconds, compact=True, fractions=True)
+    return [
+        *rows,
+        ("Slow calls", str(round(totals.slow)), f"{slow_after} or longer, failed or not"),
+        ("Slow-call rate", percent(totals.slow_call_rate), _opens_at(rules.slow_call_rate)),
+    ]
+
+
+def _opens_at(threshold: float | None) -> str:
+    if threshold is None:
+        return "watched only: no rule opens the breaker on it"
+    return f"opens the breaker at {threshold_percent(threshold)} or more"
+
+
 TIMELINE_PARAMETER = "timeline"
 
 
@@ -300,15 +384,12 @@ class BreakerAdmin(BreakerModelAdmin):
 
     @admin.display(description="failures")
     def failures(self, row: Breaker) -> SafeString | None:
-        """Counted failures of the threshold, over the trips (consecutive breaks) if any."""
+        """Counted failures of the threshold (or the rate of its rate rule), over the trips
+        (consecutive breaks) if any."""
         status = _status(row)
         if status is None:
             return None
-        counted = format_html(
-            '<span class="cb-nowrap">{} / {}</span>',
-            status.failure_count,
-            status.config.failure_threshold,
-        )
+        counted = _counted(status)
         trips = status.consecutive_breaks
         if not trips:
             return counted
@@ -441,6 +522,9 @@ class BreakerAdmin(BreakerModelAdmin):
             "state_label": state_label(status.state),
             "retry_phase": retry_phase_label(status),
             "next_retry": next_retry_label(status),
+            "streak": streak_text(status),
+            "tripped_by": None if status.tripped_by is None else tripped_by_label(status),
+            "window_rows": window_rows(status, registry.get(row.name).store),
             "config_items": setting_items(status.config),
             "store_notice": unreachable_notice([status]),
             "transitions": transitions,

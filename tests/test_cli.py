@@ -88,13 +88,51 @@ def test_status_table(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["status", "--config", str(good)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == [
-        "NAME", "PROFILE", "STATE", "FAILURES", "TRIPS", "RETRY", "PHASE", "NEXT", "RETRY",
-        "CRITICAL", "LAST", "FAILURE",
+        "NAME", "PROFILE", "STATE", "FAILURES", "TRIPS", "TRIPPED", "BY", "RETRY", "PHASE",
+        "NEXT", "RETRY", "CRITICAL", "LAST", "FAILURE",
     ]  # fmt: skip
     assert len(lines) == 4
     state_column = lines[0].index("STATE")
     assert all(line[state_column:].startswith("closed") for line in lines[1:])
     assert lines[3].split()[:4] == ["payment_gateway", "critical", "closed", "0/2"]
+
+
+RATED = """\
+version: 1
+breakers:
+  search_api: {profile: api_rate}
+  ledger_db: {failure_threshold: off, failure_rate_threshold: 25%, sliding_window: 100}
+"""
+
+
+def test_status_shows_rate_rules_and_no_none_for_a_breaker_without_a_streak(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "rated.yaml"
+    config.write_text(RATED)
+    assert main(["status", "--config", str(config)]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    failures, trips = header.index("FAILURES"), header.index("TRIPS")
+    cells = {row.split()[0]: row[failures:trips].strip() for row in rows}
+    assert cells == {
+        "ledger_db": "0% of 0 (>=25%, min 20)",
+        "search_api": "0% of 0 (>=50%, min 20), slow 0% (>=80%)",
+    }
+    assert "None" not in header + "".join(rows)
+
+
+def test_status_json_has_the_window_and_the_rule_of_the_last_trip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "rated.yaml"
+    config.write_text(RATED)
+    assert main(["status", "--config", str(config), "--format", "json"]) == 0
+    ledger = json.loads(capsys.readouterr().out)["ledger_db"]
+    assert ledger["window"] == {
+        "calls": 0, "failures": 0, "slow_calls": 0, "failure_rate": 0.0, "slow_call_rate": 0.0,
+    }  # fmt: skip
+    assert ledger["tripped_by"] is None
+    assert ledger["config"]["sliding_window_calls"] == 100
 
 
 def test_names_may_follow_the_config_files(good: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -338,3 +338,47 @@ def test_a_breaker_taken_before_a_reload_keeps_following_the_store(config_file: 
     with pytest.raises(CircuitOpenError):
         held.call(lambda: "reaches the dependency")
     assert held.failure_threshold == 2
+
+
+def test_a_rate_rule_breaker_of_a_registry_on_the_memory_store_counts_and_trips(
+    clock: FakeClock,
+) -> None:
+    built = BreakerRegistry.from_dict(
+        {
+            "breakers": {
+                "ledger": {
+                    "failure_threshold": "off",
+                    "failure_rate_threshold": "50%",
+                    "minimum_calls": 4,
+                }
+            }
+        },
+        clock=clock,
+    )
+    ledger = built.get("ledger")
+    assert ledger.status().window is not None  # counted from the start, before any call
+
+    def refused() -> None:
+        raise ConnectionError("refused")
+
+    for _ in range(4):
+        with pytest.raises(ConnectionError):
+            ledger.call(refused)
+    assert ledger.state is CircuitBreakerState.OPEN
+    assert ledger.get_status_info()["tripped_by"] == "failure_rate"
+
+
+def test_a_registry_breaker_on_the_memory_store_takes_the_fast_path_from_the_first_call(
+    clock: FakeClock,
+) -> None:
+    reads = 0
+
+    def counting_clock() -> float:
+        nonlocal reads
+        reads += 1
+        return clock()
+
+    breaker = BreakerRegistry.from_dict({"breakers": {"plain": {}}}, clock=counting_clock)
+    before = reads
+    assert breaker.get("plain").call(len, "abc") == 3
+    assert reads == before  # the fast path reads no clock

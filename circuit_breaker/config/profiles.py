@@ -25,3 +25,15 @@ BUILTIN_PROFILES: dict[str, dict[str, Any]] = {
     "db": _profile(5, 1.0, 5, 3),
     "critical": _profile(2, 10.0, 2, 4),
 }
+# An API judged by its health rather than by chance streaks: at high traffic a few
+# failures in a row are routine for a healthy service, while half of a minute's calls
+# failing (or 80 % taking 5 s or more) is not. It recovers like `api`.
+BUILTIN_PROFILES["api_rate"] = {
+    **BUILTIN_PROFILES["api"],
+    "failure_threshold": None,
+    "failure_rate_threshold": 0.5,
+    "sliding_window_seconds": 60.0,
+    "minimum_calls": 20,
+    "slow_call_duration_seconds": 5.0,
+    "slow_call_rate_threshold": 0.8,
+}

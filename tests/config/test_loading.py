@@ -60,6 +60,32 @@ def test_builtin_profiles(profile: str, numbers: tuple[int, int, int, int]) -> N
     assert BUILTIN_PROFILES[profile]["jitter_enabled"] is True
 
 
+def test_the_api_rate_profile_judges_rates_and_recovers_like_api(write_yaml: WriteYaml) -> None:
+    path = write_yaml(
+        "breakers.yaml",
+        "version: 1\n"
+        "breakers:\n"
+        "  search: {profile: api_rate}\n"
+        "  search_by_count: {profile: api_rate, sliding_window: 200}\n"
+        "  search_with_streak: {profile: api_rate, failure_threshold: 10}\n",
+    )
+    breakers = load_config(path).breakers
+    config = breakers["search"].config
+    assert config.failure_threshold is None
+    assert config.window is not None
+    assert (config.window.failure_rate, config.window.seconds, config.minimum_calls) == (
+        0.5,
+        60.0,
+        20,
+    )
+    assert (config.slow_call_duration_seconds, config.slow_call_rate_threshold) == (5.0, 0.8)
+    api = config_from_dict({"breakers": {"x": {"profile": "api"}}}).breakers["x"].config
+    assert config.schedule == api.schedule and config.jitter_enabled
+    by_count = breakers["search_by_count"].config.window
+    assert by_count is not None and (by_count.calls, by_count.seconds) == (200, None)
+    assert breakers["search_with_streak"].config.failure_threshold == 10
+
+
 def test_a_file_with_every_section(write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
     config = load_config(write_yaml("breakers.yaml", EVERY_SECTION))

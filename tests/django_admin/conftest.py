@@ -44,11 +44,13 @@ def admin_settings(settings: Settings) -> None:
 
 
 def install_registry(
-    store: BreakerStore | None = None, clock: Callable[[], float] | None = None
+    store: BreakerStore | None = None,
+    clock: Callable[[], float] | None = None,
+    config: dict[str, Any] = BREAKERS,
 ) -> BreakerRegistry:
-    """Make the app use a fresh registry of BREAKERS (memory store unless ``store``)."""
+    """Make the app use a fresh registry of ``config`` (memory store unless ``store``)."""
     built = BreakerRegistry.from_dict(
-        BREAKERS, store=store, clock=clock, listeners=[record_transition]
+        config, store=store, clock=clock, listeners=[record_transition]
     )
     registry.configure(built)
     sync_breaker_rows(built.names())

@@ -1,8 +1,9 @@
 """A fleet that looks like production for the layout tests: every state, long names, history.
 
-Twelve breakers: several in each state (forced open included), a failure whose exception
-class name is long, one ``HTTPError`` beside a Forced-open badge, and a day of stored
-transitions, so the list and detail pages are measured with the widths they meet in use.
+Thirteen breakers: several in each state (forced open included), a failure whose exception
+class name is long, one ``HTTPError`` beside a Forced-open badge, one judged by its rates,
+and a day of stored transitions, so the list and detail pages are measured with the widths
+they meet in use.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ FLEET: dict[str, Any] = {
         "warehouse_reporting_db": {"profile": "db"},
         "email_sender": {"profile": "api"},
         "sms_gateway": {"profile": "api"},
+        "shipping_quotes_api": {"profile": "api_rate"},
     },
     "store": {"backend": "memory"},
 }
@@ -58,7 +60,7 @@ FAILURES: dict[str, type[Exception]] = {
     "currency_rates": TimeoutError,
 }
 STATES = {
-    "closed": ["currency_rates", "fraud_scoring", "warehouse_reporting_db"],
+    "closed": ["currency_rates", "fraud_scoring", "shipping_quotes_api", "warehouse_reporting_db"],
     "open": ["external_pricing_api", "geo_lookup", "payment_gateway"],
     "half_open": ["recommendations", "search_service"],
     "forced_open": ["inventory_db", "orders_db"],
@@ -76,6 +78,23 @@ def _fail(name: str, times: int) -> None:
     for _ in range(times):
         with suppress(kind, Exception):
             breaker.call(call)
+
+
+RATED = "shipping_quotes_api"  # judged by its rates: 40 calls, 4 failed, 2 slow
+
+
+def _rated_traffic(clock: FakeClock) -> None:
+    breaker = registry.get(RATED)
+
+    def call(index: int) -> None:
+        if index % 20 == 19:
+            clock.advance(6.0)  # a slow quote (api_rate: 5 s or longer)
+        if index % 10 == 9:
+            raise TimeoutError("carrier quote timed out")
+
+    for index in range(40):
+        with suppress(TimeoutError):
+            breaker.call(call, index)
 
 
 YOUNG = "recommendations"  # added to the configuration 3 hours ago, open for 2
@@ -130,6 +149,7 @@ def install_realistic_fleet() -> FakeClock:
     for name in STATES["open"]:
         _fail(name, registry.get(name).failure_threshold)
     _fail("currency_rates", 2)  # closed, with failures counted
+    _rated_traffic(clock)
     for name in STATES["forced_open"]:
         _fail(name, 1)
         actions.force_open(registry.get(name), actor="oncall")

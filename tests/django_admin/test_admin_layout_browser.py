@@ -18,7 +18,7 @@ from pytest_django.live_server_helper import LiveServer
 from circuit_breaker_django import registry
 from circuit_breaker_django.timeline import TIMELINE_PAD, TIMELINE_WIDTH
 from tests.django_admin.conftest import change_url
-from tests.django_admin.realistic_fleet import YOUNG, install_realistic_fleet
+from tests.django_admin.realistic_fleet import RATED, YOUNG, install_realistic_fleet
 from tests.services import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
 
 pytestmark = pytest.mark.browser
@@ -260,3 +260,40 @@ def test_the_default_range_shows_the_latest_outage_whole_and_wide(
     assert widths["7 days"] < 10 < widths["Since first seen"] < widths["24 hours"]
     assert widths["24 hours"] == pytest.approx(plot_width / 12, abs=1)  # 2 h of 24
     assert widths["1 hour"] == pytest.approx(plot_width, abs=1)
+
+
+MODULE_LOOK = """(module) => {
+  const look = (el) => {
+    const style = getComputedStyle(el);
+    return [style.backgroundColor, style.color, style.fontSize, style.fontWeight];
+  };
+  const parts = (m) => ['h2', 'th[scope=row]', 'td'].map((s) => look(m.querySelector(s)));
+  return {
+    own: parts(module),
+    status: parts(document.querySelector('#breaker-status')),
+    fits: module.scrollWidth <= module.clientWidth,
+  };
+}"""
+
+
+@pytest.mark.parametrize(("scheme", "theme"), THEMES)
+def test_the_rate_window_looks_like_the_admins_own_modules_in_each_theme(
+    browser: Any, live_server: LiveServer, fleet: dict[str, str], scheme: str, theme: str
+) -> None:
+    page = admin_page(browser, live_server, scheme, theme)
+    page.goto(live_server.url + fleet[RATED])
+    window = page.locator("#breaker-window")
+    assert window.is_visible()
+    if theme == "auto":
+        window.scroll_into_view_if_needed()
+        save_screenshot(page, f"breaker-rate-window-{scheme}.png")
+
+    look = window.evaluate(MODULE_LOOK)
+    texts = window.evaluate(CONTRAST)
+
+    assert look["own"] == look["status"]  # caption, headers and cells styled as its sibling
+    assert look["fits"]
+    words = {entry["text"] for entry in texts}
+    assert {"Rate window", "Failure rate", "10%", "Slow-call rate", "5%"} <= words
+    too_faint = [entry for entry in texts if entry["ratio"] < AA_NORMAL_TEXT]
+    assert not too_faint, too_faint

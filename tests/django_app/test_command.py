@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from circuit_breaker import cli
 from circuit_breaker.registry import BreakerRegistry
 from circuit_breaker_django import registry
 from circuit_breaker_django.models import Transition
 from circuit_breaker_django.store import DjangoStore
-from tests.django_app.conftest import trip
+from tests.django_app.conftest import refuse, trip
 
 
 @pytest.fixture(autouse=True)
@@ -33,14 +37,14 @@ def test_status_is_an_aligned_table(db: None) -> None:
     trip("external_api")
     lines = run("status").splitlines()
     assert lines[0].split() == [
-        "NAME", "PROFILE", "STATE", "FAILURES", "TRIPS", "RETRY", "PHASE", "NEXT", "RETRY",
-        "CRITICAL", "LAST", "FAILURE",
+        "NAME", "PROFILE", "STATE", "FAILURES", "TRIPS", "TRIPPED", "BY", "RETRY", "PHASE",
+        "NEXT", "RETRY", "CRITICAL", "LAST", "FAILURE",
     ]  # fmt: skip
     assert len(lines) == 4
     state_column = lines[0].index("STATE")
     assert all(line[state_column - 2 : state_column] == "  " for line in lines)
     api = next(line for line in lines if line.startswith("external_api"))
-    assert api.split()[1:5] == ["api", "open", "0/3", "1"]
+    assert api.split()[1:6] == ["api", "open", "0/3", "1", "threshold"]
     assert "fixed-interval (attempt 1/3)" in api and "ConnectionError" in api
     payment = next(line for line in lines if line.startswith("payment_gateway"))
     assert payment.split()[2] == "closed" and " yes " in payment
@@ -156,3 +160,58 @@ def test_the_command_exits_non_zero_from_a_shell(
         ManagementUtility(["manage.py", "breakers", "open", "nope"]).execute()
     assert exited.value.code == 1
     assert "known: external_api" in capsys.readouterr().err
+
+
+def ok() -> str:
+    return "ok"
+
+
+RATED: dict[str, Any] = {
+    "version": 1,
+    "breakers": {
+        "search_api": {"profile": "api_rate"},
+        "ledger_db": {
+            "failure_threshold": "off",
+            "failure_rate_threshold": "25%",
+            "sliding_window": 100,
+            "minimum_calls": 4,
+        },
+    },
+}
+
+
+def test_status_shows_the_rate_rules_and_the_rule_that_tripped(
+    install: Callable[..., BreakerRegistry], db: None
+) -> None:
+    install(RATED)
+    ledger = registry.get("ledger_db")
+    for fails in (False, False, False, True):
+        with contextlib.suppress(ConnectionError):
+            ledger.call(refuse if fails else ok)
+    header, *rows = run("status").splitlines()
+    failures, trips, tripped = (header.index(c) for c in ("FAILURES", "TRIPS", "TRIPPED BY"))
+    by_name = {row.split()[0]: row for row in rows}
+    assert by_name["ledger_db"][failures:trips].strip() == "0% of 0 (>=25%, min 4)"
+    assert by_name["ledger_db"][tripped:].split()[0] == "failure_rate"  # 1 of 4 = 25 %
+    assert by_name["search_api"][failures:trips].strip() == (
+        "0% of 0 (>=50%, min 20), slow 0% (>=80%)"
+    )
+    assert "None" not in "".join(rows)
+    data = json.loads(run("status", "--format", "json", "ledger_db"))
+    assert data["ledger_db"]["tripped_by"] == "failure_rate"
+    assert set(data["ledger_db"]["window"]) == {
+        "calls", "failures", "slow_calls", "failure_rate", "slow_call_rate",
+    }  # fmt: skip
+
+
+def test_both_status_commands_print_the_same_table(
+    install: Callable[..., BreakerRegistry],
+    db: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = tmp_path / "breakers.yaml"
+    config.write_text(yaml.safe_dump(RATED))
+    install(RATED)
+    assert cli.main(["status", "--config", str(config)]) == 0
+    assert run("status") == capsys.readouterr().out

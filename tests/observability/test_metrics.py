@@ -303,6 +303,69 @@ def test_a_real_registry_reload_is_exported_without_re_registering(clock: FakeCl
     )
 
 
+WINDOW_METRICS = (
+    "circuit_breaker_window_calls",
+    "circuit_breaker_window_failure_rate",
+    "circuit_breaker_window_slow_call_rate",
+)
+
+
+def window(samples: Samples, breaker: str) -> tuple[float, ...] | None:
+    """The three window gauges of ``breaker``, or None when none is exported."""
+    found = {
+        name: v
+        for (name, labels), v in samples.items()
+        if name in WINDOW_METRICS and dict(labels) == {"breaker": breaker}
+    }
+    if not found:
+        return None
+    return tuple(found[name] for name in WINDOW_METRICS)
+
+
+def test_the_window_of_a_rate_rule_is_exported_as_calls_and_fractions(clock: FakeClock) -> None:
+    rated = make(
+        clock,
+        "search",
+        failure_threshold=None,
+        failure_rate_threshold=0.5,
+        slow_call_rate_threshold=0.8,
+        slow_call_duration_seconds=5,
+        minimum_calls=8,
+    )
+    streak_only = make(clock, "payments")
+    prom = CollectorRegistry()
+    register(StaticRegistry(rated, streak_only), prom)
+
+    def slow() -> str:
+        clock.advance(5)
+        return "ok"
+
+    assert window(scrape(prom), "search") == (0, 0, 0)
+    for _ in range(2):
+        rated.call(ok)
+    rated.call(slow)
+    with pytest.raises(Boom):
+        rated.call(fail)
+    samples = scrape(prom)
+    assert window(samples, "search") == (4, 0.25, 0.25)
+    assert window(samples, "payments") is None  # no window: no series that cannot move
+
+
+def test_the_window_gauges_start_again_from_zero_when_a_rate_trips_the_breaker(
+    clock: FakeClock,
+) -> None:
+    rated = make(
+        clock, "search", failure_threshold=None, failure_rate_threshold=0.5, minimum_calls=4
+    )
+    prom = exported(rated)
+    for _ in range(4):
+        with pytest.raises(Boom):
+            rated.call(fail)
+    samples = scrape(prom)
+    assert states(samples, "search")["open"] == 1
+    assert window(samples, "search") == (0, 0, 0)
+
+
 def test_without_prometheus_client_the_import_error_names_the_extra_not_a_pypi_name(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -258,6 +258,22 @@ def test_a_breaker_built_while_redis_is_unreachable_works_on_local_state(
         breaker.call(lambda: "ok")
 
 
+def test_a_rate_rule_built_while_redis_is_unreachable_judges_on_local_state(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store(url="redis://127.0.0.1:1/0", socket_timeout=0.1)
+    breaker = CircuitBreaker(
+        None, 1, name="offline", store=store, failure_rate_threshold=0.5, minimum_calls=4
+    )
+    assert breaker.status().window is not None
+    for _ in range(4):
+        with pytest.raises(Boom):
+            breaker.call(boom)
+    assert breaker.get_status_info()["tripped_by"] == "failure_rate"
+    with pytest.raises(CircuitOpenError):
+        breaker.call(lambda: "ok")
+
+
 def test_a_breaker_reconfigured_by_a_reload_keeps_hearing_other_processes(
     make_store: StoreFactory, redis_server: Any
 ) -> None:
