@@ -13,13 +13,15 @@ import inspect
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from typing import Any, ParamSpec, TypeVar, overload
 
 from circuit_breaker.core.config import BreakerConfig, InvalidSetting, check_name
 from circuit_breaker.core.operations import SetState
+from circuit_breaker.core.record import BreakerRecord
 from circuit_breaker.core.state import CircuitBreakerState
 from circuit_breaker.core.status import BreakerStatus, visible_state
-from circuit_breaker.core.window import Totals, settled_key, settled_totals
+from circuit_breaker.core.window import Totals, bucket_key, merge, settled_key, settled_totals
 from circuit_breaker.events import Listener
 from circuit_breaker.gate import Gate
 from circuit_breaker.stores.base import BreakerStore
@@ -396,12 +398,23 @@ class CircuitBreaker(Gate):
         return BreakerStatus.from_record(
             self.name,
             self._config,
-            self._record,
+            self._judged_record(),
             store_now,
             time.time() - store_now,
             self._store_health(),
             self._window_totals(store_now),
         )
+
+    def _judged_record(self) -> BreakerRecord:
+        """The record, with the last failure of a rate window judged in this process (a
+        rate rule alone sends no failure to a local store until it trips)."""
+        record, window = self._record, self._window
+        if window is None or (self._store.shared and self._fallback is None):
+            return record
+        recent = window.last_failure
+        if recent is None or (record.last_failure and record.last_failure.at >= recent.at):
+            return record
+        return replace(record, last_failure=recent)
 
     def _window_totals(self, store_now: float) -> Totals | None:
         """The window the verdict looks at: this process's, or the fleet's settled part."""
@@ -409,9 +422,12 @@ class CircuitBreaker(Gate):
         if rules is None or window is None:
             return None
         if not self._store.shared or self._fallback is not None:
-            return window.totals()
+            return window.totals(store_now)
         settled = settled_key(rules, store_now, self._store.flush_interval)
-        return settled_totals(self._record.window, rules, settled)
+        current = bucket_key(rules, store_now)  # buckets the window slid past count no more
+        return settled_totals(
+            merge(self._record.window, (), rules, current, settled), rules, settled
+        )
 
     def get_status_info(self) -> dict[str, Any]:
         """A JSON-serialisable snapshot for monitoring: state, counters, schedule, config."""

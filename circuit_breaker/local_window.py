@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import threading
 
-from circuit_breaker.core.record import Fault
+from circuit_breaker.core.record import FailureInfo, Fault
 from circuit_breaker.core.window import (
     Bucket,
     Totals,
     WindowRules,
+    bucket_key,
     merge,
     settled_totals,
     verdict,
@@ -42,6 +43,8 @@ class LocalWindow:
         self._current: list[int] = [0, 0, 0]
         self._calls = 0
         self._fault: Fault | None = None
+        # Kept through flushes: where this window is the judge, status reads it.
+        self.last_failure: FailureInfo | None = None
 
     def restart(self, generation: int) -> None:
         """The breaker changed state: a new, empty window."""
@@ -52,6 +55,7 @@ class LocalWindow:
             self._current = [0, 0, 0]
             self._calls = 0
             self._fault = None
+            self.last_failure = None
 
     def add(
         self,
@@ -84,6 +88,7 @@ class LocalWindow:
             if fault is not None:
                 counts[1] += 1
                 self._fault = fault
+                self.last_failure = FailureInfo(fault.type, fault.message, start + seconds)
             if slow:
                 counts[2] += 1
             if not self.rules.judging or not (
@@ -92,7 +97,7 @@ class LocalWindow:
                 return None
             if judge:
                 return self._verdict(key)
-            return verdict(settled_totals(self._bucket_list(), self.rules, _EVERYTHING), self.rules)
+            return verdict(self._totals(key), self.rules)
 
     def _verdict(self, current_key: int) -> str | None:
         """The rule that holds over the whole window (called with the lock held)."""
@@ -106,10 +111,15 @@ class LocalWindow:
     def _bucket_list(self) -> list[Bucket]:
         return [(key, *counts) for key, counts in sorted(self._buckets.items())]  # type: ignore[misc]
 
-    def totals(self) -> Totals:
-        """Everything counted here (the whole window of a process-local store)."""
+    def _totals(self, current_key: int) -> Totals:
+        """What the window holds at bucket ``current_key``: older buckets slid out."""
+        buckets = merge(self._bucket_list(), (), self.rules, current_key, _EVERYTHING)
+        return settled_totals(buckets, self.rules, _EVERYTHING)
+
+    def totals(self, store_now: float) -> Totals:
+        """Everything counted here that is still in the window at store time ``store_now``."""
         with self._lock:
-            return settled_totals(self._bucket_list(), self.rules, _EVERYTHING)
+            return self._totals(bucket_key(self.rules, store_now))
 
     def drain(self) -> tuple[int, tuple[Bucket, ...], Fault | None] | None:
         """Take the buffered counts for a flush: ``(generation, buckets, last fault)``."""
@@ -123,3 +133,18 @@ class LocalWindow:
             self._calls = 0
             self._fault = None
             return drained
+
+    def restore(self, generation: int, buckets: tuple[Bucket, ...], fault: Fault | None) -> None:
+        """Take back counts a flush could not deliver: they stay to be judged here, or
+        to be flushed once the store answers (unless the breaker changed state since)."""
+        with self._lock:
+            if generation != self.generation:
+                return
+            for key, calls, failures, slow in buckets:
+                counts = self._buckets.setdefault(key, [0, 0, 0])
+                counts[0] += calls
+                counts[1] += failures
+                counts[2] += slow
+                self._calls += calls
+            if self._fault is None:
+                self._fault = fault

@@ -189,7 +189,7 @@ class StoreView:
             self._accept(result, local_now, from_store=True)
         window = self._window
         drained = None if window is None or self._fallback is not None else window.drain()
-        if drained is not None:
+        if window is not None and drained is not None:
             generation, buckets, fault = drained
             config = self._config
             jitter = jitter_factor(config.jitter_ratio, config.jitter_enabled)
@@ -197,7 +197,8 @@ class StoreView:
             local_now = self._clock()
             try:
                 result = self._store.apply(self.name, flush, config, self._store_time(local_now))
-            except Exception:  # counts made while the store is away are judged locally
+            except Exception:  # the store is away: the counts go back, to be judged here
+                window.restore(generation, buckets, fault)
                 return
             self._accept(result, local_now, from_store=True)
 

@@ -192,6 +192,27 @@ def test_status_shows_the_window_as_counts_and_fractions(clock: FakeClock) -> No
     assert CircuitBreaker(clock=clock).get_status_info()["window"] is None  # no rate rule
 
 
+def test_calls_the_window_slid_past_leave_the_status(clock: FakeClock) -> None:
+    cb = make(clock, minimum_calls=10)  # a 10 s window
+    run(cb, ENTRY_CALL, "fff")
+    clock.advance(5)
+    run(cb, ENTRY_CALL, "..")
+    assert cb.get_status_info()["window"]["calls"] == 5
+    clock.advance(6)  # the three failures are more than 10 s old
+    window = cb.get_status_info()["window"]
+    assert (window["calls"], window["failures"], window["failure_rate"]) == (2, 0, 0.0)
+    clock.advance(3600)  # traffic stopped an hour ago
+    assert cb.get_status_info()["window"]["calls"] == 0
+
+
+def test_the_last_failure_of_a_rate_rule_shows_before_any_trip(clock: FakeClock) -> None:
+    cb = make(clock, minimum_calls=10)
+    run(cb, ENTRY_CALL, ".f.")
+    assert cb.state is State.CLOSED
+    failure = cb.get_status_info()["last_failure"]
+    assert failure is not None and (failure["type"], failure["message"]) == ("Boom", "down")
+
+
 def test_the_transition_event_names_the_rule(clock: FakeClock) -> None:
     events: list[BreakerEvent] = []
     cb = make(clock, listeners=[events.append])

@@ -289,3 +289,26 @@ def test_a_breaker_reconfigured_by_a_reload_keeps_hearing_other_processes(
     with pytest.raises(Boom):
         other.call(boom)
     assert _wait_for(lambda: held.state is CircuitBreakerState.OPEN, timeout=5)
+
+
+@pytest.mark.e2e
+def test_counts_a_flush_could_not_deliver_are_kept_and_judged_locally(
+    own_redis: RedisServer, make_store: StoreFactory
+) -> None:
+    store = make_store(
+        url=own_redis.url, sync_interval=2.0, flush_interval=60.0, socket_timeout=0.5
+    )
+    breaker = CircuitBreaker(
+        None, 1, name="buffered", store=store, failure_rate_threshold=0.5, minimum_calls=100
+    )
+    for _ in range(3):
+        breaker.call(lambda: "ok")
+    with pytest.raises(Boom):
+        breaker.call(boom)
+    admin = own_redis.client()
+    admin.client_pause(3000)  # Redis stalls: the subscription notices nothing
+    store.flush_soon()  # the flush times out first, then the next read does
+    assert _wait_for(lambda: not breaker.status().store.reachable, timeout=5)
+    admin.close()
+    window = breaker.get_status_info()["window"]
+    assert (window["calls"], window["failures"]) == (4, 1)
