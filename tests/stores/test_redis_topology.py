@@ -15,20 +15,22 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from circuit_breaker.stores.redis_topology import (
-    UNAVAILABLE_ERRORS,
-    ClusterTopology,
+from circuit_breaker.stores.redis.options import (
     OptionProblem,
-    RedisCheckError,
     RedisOptions,
     RedisOptionsError,
+    Topology,
+    option_problems,
+    redact,
+)
+from circuit_breaker.stores.redis.topology import (
+    UNAVAILABLE_ERRORS,
+    ClusterTopology,
+    RedisCheckError,
     RedisTopology,
     SentinelTopology,
     ServerTopology,
-    Topology,
     connect,
-    option_problems,
-    redact,
 )
 from tests.redis_topologies import (
     ACL_PASSWORD,
