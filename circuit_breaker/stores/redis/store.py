@@ -143,7 +143,7 @@ class RedisStore:
     def apply(
         self, name: str, operation: Operation, config: BreakerConfig, now: float
     ) -> StoreResult:
-        envelope = Envelope(name, self.channel, self.instance_id, self._idle_ttl)
+        envelope = Envelope(name, self.channel, "PUBLISH", self.instance_id, self._idle_ttl)
         argument = payload(envelope, operation, config)
         if operation.manual:
             # An operator acting right after a failover must reach the server as it is now.
