@@ -358,6 +358,18 @@ def test_passwords_never_appear_in_problems() -> None:
     assert redact("rediss://user:hunter2@h:1/0") == "rediss://user:***@h:1/0"
 
 
+def test_a_url_no_parser_can_read_is_a_problem_that_still_hides_the_password() -> None:
+    (problem,) = option_problems({"url": "redis://app:hunter2@[::1/0"})
+    assert problem.key == "url" and "not a valid URL" in problem.message
+    assert "hunter2" not in str(problem)
+    assert redact("redis://app:hunter2@[::1/0") == "redis://app:***@[::1/0"
+
+
+def test_a_db_written_in_other_digits_than_ascii_is_a_problem() -> None:
+    (problem,) = option_problems({"url": "redis://h:6379/\u0665"})
+    assert problem.key == "url" and "is not a whole number" in problem.message
+
+
 def test_validation_reads_no_file() -> None:
     assert option_problems({"url": "rediss://h/0", "ssl_ca_certs": "/nowhere/ca.pem"}) == []
 

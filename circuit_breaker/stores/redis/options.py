@@ -31,6 +31,7 @@ Option rules, beyond each key's own type:
 from __future__ import annotations
 
 import math
+import re
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _SCHEMES = ("redis", "rediss", "unix")
+# "scheme://user:PASSWORD@" up to the last "@" before the path: the password goes.
+_PASSWORD = re.compile(r"(://[^/?#@:]*:)[^/?#]*@")
 
 
 class Topology(Enum):
@@ -208,13 +211,9 @@ class _Url:
 
 
 def redact(url: str) -> str:
-    """``url`` with its password hidden, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    userinfo, _, hostinfo = parts.netloc.rpartition("@")
-    user = userinfo.partition(":")[0]
-    return parts._replace(netloc=f"{user}:***@{hostinfo}").geturl()
+    """``url`` with its password hidden, for messages and logs -- also a URL that
+    cannot be parsed (which is then reported, password and all, as a problem)."""
+    return _PASSWORD.sub(r"\1***@", url)
 
 
 def _parse_url(check: _Checker, url: str) -> _Url | None:
@@ -269,7 +268,7 @@ def _parse_url(check: _Checker, url: str) -> _Url | None:
         check.report("url", f"the db is given twice in {shown}")
         return None
     if db_texts:
-        if not db_texts[0].isdigit():
+        if not (db_texts[0].isascii() and db_texts[0].isdigit()):
             check.report("url", f"the db {db_texts[0]!r} is not a whole number in {shown}")
             return None
         parsed.db = int(db_texts[0])
@@ -429,3 +428,12 @@ def tls_file_problems(options: RedisOptions) -> list[OptionProblem]:
             message = f"cannot load the certificate {options.ssl_certfile!r}{with_key}: {exc}"
             problems.append(OptionProblem((key,), message))
     return problems
+
+
+def missing_driver() -> str | None:
+    """Why the store cannot be built here when redis-py is not installed; else None."""
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        return "the redis package is not installed (pip install 'circuit-breaker[redis]')"
+    return None
