@@ -8,19 +8,31 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
-from circuit_breaker.config import load_config
-from circuit_breaker.config.redis_urls import redis_url_problem, without_password
+from circuit_breaker.config import config_from_dict, load_config
 from circuit_breaker.errors import ConfigError
 from circuit_breaker.metrics import BreakerSource
 from circuit_breaker.registry import BreakerRegistry
 from circuit_breaker.stores import BreakerStore, build_store
+from circuit_breaker.stores.redis.options import (
+    OptionProblem,
+    missing_driver,
+    option_problems,
+    redact,
+)
 from circuit_breaker_django.actions import record_transition
-from circuit_breaker_django.conf import REDIS_SCHEMES, SETTING, AppSettings, get_config
+from circuit_breaker_django.conf import (
+    REDIS_SCHEMES,
+    SETTING,
+    STORE_NAMES,
+    AppSettings,
+    get_config,
+)
 from circuit_breaker_django.models import sync_breaker_rows
 
 logger = logging.getLogger("circuit_breaker")
@@ -50,57 +62,124 @@ def ensure_rows(names: list[str]) -> None:
 
 
 def store_problems(config: AppSettings) -> list[str]:
-    """Every reason ``STORE`` / ``SYNC_INTERVAL`` / ``DATABASE`` cannot build a store."""
+    """Every reason ``STORE`` / ``SYNC_INTERVAL`` / ``DATABASE`` cannot build a store.
+
+    ``STORE`` is a name (``"django"``, ``"memory"``), a Redis URL, or a dict with the keys
+    of the YAML ``store:`` section, checked by the same rules (each problem names its key,
+    as ``STORE.sentinels[1]``).
+    """
     from django.db import connections
 
-    problems: list[str] = []
     store = config.store
+    problems: list[str] = []
+    if isinstance(store, Mapping):
+        backend, spec_problems = _store_spec(config)
+        problems += spec_problems
+    else:
+        backend = _backend_named(store)
+        problems += _interval_problems(config, backend)
+        if not isinstance(store, str):
+            problems.append(f"STORE must be a string or a dict, got {store!r}")
+        elif backend == "redis":
+            problems += [
+                f"STORE {redact(store)!r}: {problem.message}"
+                for problem in _redis_problems({"url": store})
+            ]
+        elif backend is None:
+            problems.append(
+                f"STORE must be 'django', 'memory' or a Redis URL (redis://..., rediss://..., "
+                f"unix://...), or a dict with the keys of the YAML store section, "
+                f"got {redact(store)!r}"
+            )
+    if backend == "django" and config.database not in connections:
+        known = ", ".join(connections)
+        problems.append(f"DATABASE {config.database!r} is not in DATABASES (aliases: {known})")
+    return problems
+
+
+def store_backend(config: AppSettings) -> str | None:
+    """The backend ``STORE`` names (None when it names none)."""
+    if isinstance(config.store, Mapping):
+        backend = config.store.get("backend")
+        return backend if isinstance(backend, str) else None
+    return _backend_named(config.store)
+
+
+def _backend_named(store: Any) -> str | None:
+    if store in STORE_NAMES:
+        return str(store)
+    if isinstance(store, str) and store.startswith(REDIS_SCHEMES):
+        return "redis"
+    return None
+
+
+def _interval_problems(config: AppSettings, backend: str | None) -> list[str]:
     interval = config.sync_interval
-    is_redis = isinstance(store, str) and store.startswith(REDIS_SCHEMES)
     if (
         isinstance(interval, bool)
         or not isinstance(interval, int | float)
         or not math.isfinite(interval)
         or interval < 0
     ):
-        problems.append(f"SYNC_INTERVAL must be a number of seconds >= 0, got {interval!r}")
-    elif is_redis and interval == 0:
-        problems.append("SYNC_INTERVAL must be greater than 0 with a Redis STORE, got 0")
-    if not isinstance(store, str):
-        problems.append(f"STORE must be a string, got {store!r}")
-    elif store == "django":
-        if config.database not in connections:
-            known = ", ".join(connections)
-            problems.append(
-                f"DATABASE {config.database!r} is not in DATABASES (aliases: {known})"
-            )
-    elif is_redis:
-        problem = redis_url_problem(store)
-        if problem is not None:
-            problems.append(f"STORE {without_password(store)!r}: {problem}")
-    elif store != "memory":
-        problems.append(
-            f"STORE must be 'django', 'memory' or a Redis URL (redis://..., rediss://..., "
-            f"unix://...), got {without_password(store)!r}"
-        )
-    return problems
+        return [f"SYNC_INTERVAL must be a number of seconds >= 0, got {interval!r}"]
+    if backend == "redis" and interval == 0:
+        return ["SYNC_INTERVAL must be greater than 0 with a Redis STORE, got 0"]
+    return []
+
+
+def _redis_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
+    missing = missing_driver()
+    return [OptionProblem(("backend",), missing)] if missing else option_problems(options)
+
+
+def _store_spec(config: AppSettings) -> tuple[str | None, list[str]]:
+    """A ``STORE`` dict read as the YAML ``store:`` section: its backend, its problems."""
+    store: Mapping[str, Any] = config.store
+    backend = store_backend(config)
+    problems: list[str] = []
+    if "sync_interval" in store and "SYNC_INTERVAL" in config.raw:
+        problems.append("give the sync interval once: STORE['sync_interval'] or SYNC_INTERVAL")
+    elif "sync_interval" not in store:
+        problems += _interval_problems(config, backend)
+    try:
+        config_from_dict({"store": dict(store)})
+    except ConfigError as exc:
+        for problem in exc.problems:
+            where = "STORE" + (problem.path or "store").removeprefix("store")
+            problems.append(f"{where}: {problem.message}")
+    return backend, problems
+
+
+def _store_options(config: AppSettings) -> tuple[str, dict[str, Any]]:
+    """The backend and options of a valid ``STORE``, as ``build_store`` takes them."""
+    store = config.store
+    if isinstance(store, Mapping):
+        spec = config_from_dict({"store": dict(store)}).store
+        assert spec is not None  # checked: a dict with a backend
+        options = dict(spec.options)
+        options.setdefault("sync_interval", float(config.sync_interval))
+        return spec.backend, options
+    if store in STORE_NAMES:
+        return store, {"sync_interval": float(config.sync_interval)}
+    return "redis", {"url": store, "sync_interval": float(config.sync_interval)}
 
 
 def build_store_from_settings(config: AppSettings) -> BreakerStore:
     problems = store_problems(config)
     if problems:
         raise ImproperlyConfigured(f"{SETTING}: {'; '.join(problems)}")
-    store: str = config.store
-    interval = float(config.sync_interval)
-    if store == "django":
+    backend, options = _store_options(config)
+    if backend == "django":
         from circuit_breaker_django.store import DjangoStore
 
         return DjangoStore(
-            using=config.database, sync_interval=interval, timeout=config.database_timeout
+            using=config.database,
+            sync_interval=options["sync_interval"],
+            timeout=config.database_timeout,
         )
-    if store == "memory":
-        return build_store("memory", {})
-    return build_store("redis", {"url": store, "sync_interval": interval})
+    if backend == "memory":  # local: nothing to sync
+        return build_store("memory", {k: v for k, v in options.items() if k != "sync_interval"})
+    return build_store(backend, options)
 
 
 def build_registry(proxy: BreakerSource) -> BreakerRegistry:
