@@ -82,6 +82,13 @@ class Guards:
             with guard.probe() if manual else guard.attempt():
                 yield
 
+    def failed(self, error: BaseException) -> None:
+        """An error about the whole deployment outside a round trip (the sentinels could
+        not name the primary): raises StoreUnavailableError, or ``error`` itself if the
+        guard does not know it. A success there would say nothing of the store."""
+        with self.store.probe():
+            raise error
+
     def report(self, node: str, error: BaseException | None) -> None:
         """How a round trip to ``node`` went when no ``with`` could wrap it (a read of
         several nodes writes to all of them before reading any). Raises what

@@ -176,6 +176,8 @@ class Watcher:
             confirmed = self._subscribe(watched)
             listening = {name for lst in self._listeners.values() for name in lst.channels.values()}
             wanted = (watched - listening) | confirmed | (unsure & watched)
+            if self._guards.store.is_down:  # callers met an outage: is it over? (all read)
+                wanted = watched
             if not wanted:
                 return {}
             reading = read_records(self._topology, self._guards, wanted, self._key_of)
@@ -214,8 +216,11 @@ class Watcher:
         if now < self._next_check:
             return
         self._next_check = now + _CHECKED_EVERY * self._interval
-        with self._guards.store.probe():
+        try:
             moved = self._topology.follow_primary()
+        except STORE_ERRORS as exc:
+            self._guards.failed(exc)
+            raise
         for listener in list(self._listeners.values()):
             if moved:
                 self._drop(listener, "the primary moved")
@@ -259,6 +264,7 @@ class Watcher:
             )
         except STORE_ERRORS as exc:  # its breakers are read every cycle meanwhile
             logger.debug("cannot subscribe on %s: %s", node, exc)
+            self._slots_moved = self._topology.sharded  # a replica may have replaced it
             return None
         self._listeners[node] = listener
         return listener

@@ -130,7 +130,8 @@ def read_records(
             for reply in read.replies:
                 if isinstance(reply, ClusterDownError):  # the cluster refuses every key
                     raise reply
-    moved = False
+    # A node that failed may have been replaced (a promoted replica): where are its slots?
+    moved = bool(failed)
     for node, read in reads.items():
         group = groups[node]
         try:

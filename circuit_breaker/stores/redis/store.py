@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+from redis.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from circuit_breaker.core.config import BreakerConfig
@@ -200,12 +201,19 @@ class RedisStore:
 
 
 def _run_script(client: AnyClient, key: str, argument: str) -> list[Any]:
-    """EVALSHA, loading the script first where the node does not know it (a restarted
-    or promoted node; on a cluster SCRIPT LOAD goes to every primary)."""
+    """EVALSHA, loading the script first where the node does not know it (a new,
+    restarted or promoted node). On a cluster only that node is asked to load it: by
+    default redis-py sends SCRIPT LOAD to every primary, and one that is down would fail
+    the call of a breaker that does not live there."""
     try:
         return cast(list[Any], client.execute_command("EVALSHA", _SCRIPT_SHA, 1, key, argument))
     except NoScriptError:
-        client.execute_command("SCRIPT LOAD", SCRIPT)
+        if isinstance(client, RedisCluster):
+            node = client.get_node_from_key(key)
+            # The stubs leave RedisCluster.execute_command untyped.
+            client.execute_command("SCRIPT LOAD", SCRIPT, target_nodes=node)  # type: ignore[no-untyped-call]
+        else:
+            client.execute_command("SCRIPT LOAD", SCRIPT)
         return cast(list[Any], client.execute_command("EVALSHA", _SCRIPT_SHA, 1, key, argument))
 
 
