@@ -157,6 +157,7 @@ class Watcher:
         self._next_check = 0.0
         self._cycling = False  # a drop during a cycle needs no extra cycle
         self._slots_moved = False
+        self._primary_moves = topology.primary_moves
 
     def resync(self, name: str) -> None:
         """A caller could not reach the store for ``name``: read it at the next cycle."""
@@ -217,10 +218,12 @@ class Watcher:
             return
         self._next_check = now + _CHECKED_EVERY * self._interval
         try:
-            moved = self._topology.follow_primary()
+            self._topology.follow_primary()
         except STORE_ERRORS as exc:
             self._guards.failed(exc)
             raise
+        moves, self._primary_moves = self._primary_moves, self._topology.primary_moves
+        moved = moves != self._primary_moves
         for listener in list(self._listeners.values()):
             if moved:
                 self._drop(listener, "the primary moved")

@@ -58,6 +58,10 @@ class ProvidedTopology(RedisTopology):
     def follow_primary(self) -> bool:
         return self._follower.follow() if self._follower is not None else False
 
+    @property
+    def primary_moves(self) -> int:
+        return self._follower.moves if self._follower is not None else 0
+
     @contextmanager
     def fresh_client(self) -> Iterator[AnyClient]:
         self.follow_primary()

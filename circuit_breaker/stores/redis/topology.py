@@ -103,6 +103,12 @@ class RedisTopology(ABC):
         """
         return False
 
+    @property
+    def primary_moves(self) -> int:
+        """How many times the primary was seen to move, whoever asked (a manual action
+        asks too): a subscription made before the last move must be made again."""
+        return 0
+
     @contextmanager
     def fresh_client(self) -> Iterator[AnyClient]:
         """A client for one call that must reach the current primary (a manual action
@@ -272,6 +278,7 @@ class PrimaryFollower:
         self._describe = describe
         self._lock = threading.Lock()  # the watcher thread and callers both ask
         self.primary: tuple[str, int] | None = None
+        self.moves = 0
 
     def follow(self) -> bool:
         with self._lock:
@@ -280,7 +287,8 @@ class PrimaryFollower:
             # the old primary.
             address = self._pool.get_master_address()
             previous, self.primary = self.primary, address
-        changed = previous is not None and address != previous
+            changed = previous is not None and address != previous
+            self.moves += changed
         if changed:
             logger.warning(
                 "%s: the primary moved from %s to %s; following it",
@@ -331,6 +339,10 @@ class SentinelTopology(RedisTopology):
 
     def follow_primary(self) -> bool:
         return self._follower.follow()
+
+    @property
+    def primary_moves(self) -> int:
+        return self._follower.moves
 
     @contextmanager
     def fresh_client(self) -> Iterator[Redis[Any]]:
