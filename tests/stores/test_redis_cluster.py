@@ -354,3 +354,34 @@ def test_a_promoted_replica_keeps_the_state_and_the_store_follows_it(
     assert poll(lambda: reachable(theirs.get(tripped)), 3.0)
     assert theirs.get(tripped).state is OPEN  # replicated before the master was lost
     assert calls.leaked == []
+
+
+# -- clients built by hand ---------------------------------------------------------------
+
+
+def test_a_cluster_client_built_by_hand_serves_the_store_and_stays_open(
+    redis_cluster: LocalCluster, cluster_store: ClusterStores, key_prefix: str
+) -> None:
+    client = redis_cluster.client(decode_responses=False)
+    mine = RedisStore(client=client, key_prefix=key_prefix, sync_interval=0.2)
+    try:
+        assert mine.topology.sharded and "Redis Cluster via" in mine.topology.describe()
+        config = {"breakers": {"by_hand": {"failure_threshold": 1}}}
+        watching = BreakerRegistry.from_dict(config, store=mine)
+        tripping = BreakerRegistry.from_dict(config, store=cluster_store(redis_cluster))
+        with pytest.raises(Boom):
+            tripping.get("by_hand").call(boom)
+        assert poll(lambda: watching.get("by_hand").state is OPEN, 2.0)
+    finally:
+        mine.close()
+    assert client.ping()  # the application's client: the store does not close it
+    client.close()
+
+
+def test_connection_options_with_a_client_built_by_hand_are_refused(
+    redis_cluster: LocalCluster,
+) -> None:
+    client = redis_cluster.client()
+    with pytest.raises(ValueError, match=r"client= replaces the connection options.*cluster"):
+        RedisStore(client=client, cluster=True)
+    client.close()

@@ -390,3 +390,20 @@ def test_a_forked_child_gets_a_watcher_of_its_own(make_store: StoreFactory) -> N
         os._exit(0 if heard.delivered.wait(3) else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_client_built_by_hand_serves_the_store_and_stays_open(
+    redis_server: RedisServer, key_prefix: str, make_store: StoreFactory
+) -> None:
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    mine = RedisStore(client=client, key_prefix=key_prefix, sync_interval=0.2)
+    try:
+        heard = Recorder()
+        mine.watch("svc", heard)
+        fail(make_store(), "svc", threshold=1)
+        assert _wait_for(lambda: bool(heard.records) and heard.records[-1].state.value == "open", 2)
+        assert apply(mine, "svc", SetState(FORCED_OPEN)).record.state is FORCED_OPEN
+    finally:
+        mine.close()
+    assert client.ping()  # the application's client: the store does not close it
+    client.close()
