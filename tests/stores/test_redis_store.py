@@ -239,6 +239,20 @@ def test_each_process_subscribes_to_the_breakers_it_watches_and_no_other(
     assert _wait_for(lambda: dict(redis_client.pubsub_numsub(*expected)) == expected, 5.0)
 
 
+def test_a_breaker_no_longer_watched_is_no_longer_subscribed(
+    make_store: StoreFactory, redis_client: redis.Redis[Any]
+) -> None:
+    store = make_store(sync_interval=0.1)
+    kept, dropped = Recorder(), Recorder()
+    store.watch("kept", kept)
+    store.watch("dropped", dropped)
+    channels = {store.channel("kept"): 1, store.channel("dropped"): 1}
+    assert _wait_for(lambda: dict(redis_client.pubsub_numsub(*channels)) == channels, 5.0)
+    store.unwatch("dropped", dropped)
+    channels[store.channel("dropped")] = 0
+    assert _wait_for(lambda: dict(redis_client.pubsub_numsub(*channels)) == channels, 5.0)
+
+
 def test_a_change_published_while_the_subscription_is_down_is_read_when_it_is_back(
     own_redis: RedisServer, make_store: StoreFactory
 ) -> None:

@@ -207,7 +207,7 @@ class Watcher:
 
     def reset(self) -> None:
         for listener in list(self._listeners.values()):
-            self._drop(listener, "reset")
+            self._drop(listener, "reset", wake=False)  # the thread decides when to retry
 
     # -- upkeep --------------------------------------------------------------------------
 
@@ -241,7 +241,9 @@ class Watcher:
         for listener in list(self._listeners.values()):
             asked = {**listener.channels, **listener.pending}
             gone = [channel for channel, name in asked.items() if name not in watched]
-            if gone:
+            if len(gone) == len(asked):  # nothing left to hear there
+                self._drop(listener, "no breaker watched on it", wake=False)
+            elif gone:
                 self._attempt(listener, partial(listener.unsubscribe, gone))
         listening = {
             name
@@ -351,12 +353,12 @@ class Watcher:
             self._drop(listener, str(exc) or type(exc).__name__)
             return None
 
-    def _drop(self, listener: _Listener, why: str) -> None:
-        """Forget a subscription: its breakers are read at the next cycle, which comes
-        now, and every cycle until they are subscribed again."""
+    def _drop(self, listener: _Listener, why: str, *, wake: bool = True) -> None:
+        """Forget a subscription: its breakers are read at the next cycle -- asked for
+        now with ``wake`` -- and every cycle until they are subscribed again."""
         if self._listeners.get(listener.node) is listener:
             del self._listeners[listener.node]
             listener.close()
             logger.debug("subscription on %s dropped (%s)", listener.node, why)
-            if not self._cycling:
+            if wake and not self._cycling:
                 self._wake()
