@@ -4,8 +4,8 @@
 |---|---|
 | E001 | the YAML configuration has errors (the ConfigError text) |
 | E002 | ``STORE`` (with ``DATABASE`` / ``SYNC_INTERVAL`` / ``FLUSH_INTERVAL``) cannot build
-  a store: one message for each reason, a Redis URL parsed as redis-py will (without
-  connecting) |
+  a store: one message for each reason; a Redis URL, or a dict with the YAML ``store:``
+  keys, checked by the Redis store's own option rules (without connecting) |
 | E003 | ``HEALTH_DETAIL`` is not "public", "staff" or "token" |
 | E004 | ``CIRCUIT_BREAKERS`` is not a dict, or has unknown keys |
 | E005 | the django store's database is not PostgreSQL or SQLite |
@@ -32,7 +32,7 @@ from django.db import connections, router
 
 from circuit_breaker.config import load_config
 from circuit_breaker.errors import ConfigError, closest
-from circuit_breaker_django.bootstrap import store_problems
+from circuit_breaker_django.bootstrap import store_backend, store_problems
 from circuit_breaker_django.conf import DEFAULTS, HEALTH_DETAILS, SETTING, get_config
 from circuit_breaker_django.database import timeout_problem
 from circuit_breaker_django.db_clock import CLOCK_SQL
@@ -61,7 +61,7 @@ def check_settings(
     config = get_config()
     for problem in store_problems(config):
         messages.append(checks.Error(f"{SETTING}: {problem}", id=f"{ID}.E002"))
-    if config.store == "django" and config.database in connections:
+    if store_backend(config) == "django" and config.database in connections:
         messages += _database_checks(config.database)
     messages += _history_checks()
     # Checked whatever the store: the admin's row sync is bounded by it too.

@@ -18,7 +18,7 @@ from django.conf import settings
 SETTING = "CIRCUIT_BREAKERS"
 DEFAULTS: dict[str, Any] = {
     "CONFIG": [],  # YAML files; later ones override earlier ones
-    "STORE": "django",  # "django" | "memory" | "redis://..."
+    "STORE": "django",  # "django" | "memory" | "redis://..." | {YAML store: keys}
     "DATABASE": "default",  # database alias of the django store
     "DATABASE_TIMEOUT": 2.0,  # seconds any one access to the breakers' tables may take
     "HEALTH_DETAIL": "staff",  # "public" | "staff" | "token"

@@ -8,8 +8,10 @@ from benchmarks.context import Context
 from benchmarks.report import Row
 from benchmarks.scenarios import (
     async_calls,
+    at_rest,
     closed,
     fleet,
+    fleet_cluster,
     health,
     redis_store,
     registry_load,
@@ -27,6 +29,8 @@ SCENARIOS: dict[str, Scenario] = {
     "threads": threads.run,
     "redis": redis_store.run,
     "fleet_probes": fleet.run,
+    "fleet_cluster": fleet_cluster.run,
+    "at_rest": at_rest.run,
     "registry_load": registry_load.run,
     "health": health.run,
 }

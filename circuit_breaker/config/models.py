@@ -140,14 +140,37 @@ class BreakerSettings(Settings):
     profile: NameRef = None
 
 
+def _addresses(value: Any) -> list[str] | str:
+    """``sentinels``: a list of ``host:port`` texts, or one comma-separated text (each
+    address is checked by the Redis store's own rules, located by its index)."""
+    if isinstance(value, str):
+        return text(value)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        fail("expected a list of 'host:port' addresses")
+    return [str(item) for item in value]
+
+
+Text = Annotated[str | None, PlainValidator(text)]
+
+
 class StoreSettings(BaseModel):
-    """``store``: the backend, and the options passed to it."""
+    """``store``: the backend, and the options passed to it. For the Redis store, which
+    options go together (``cluster``, ``sentinels``, TLS files, credentials) is the
+    store's own rule, checked after these (see :mod:`circuit_breaker.config.resolve`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     backend: Annotated[str, PlainValidator(choice(available_backends))]
-    url: Annotated[str | None, PlainValidator(text)] = None
-    key_prefix: Annotated[str | None, PlainValidator(text)] = None
+    url: Text = None
+    cluster: Flag = None
+    sentinels: Annotated[list[str] | str | None, PlainValidator(_addresses)] = None
+    service_name: Text = None
+    username: Text = None
+    password: Text = None
+    ssl_ca_certs: Text = None
+    ssl_certfile: Text = None
+    ssl_keyfile: Text = None
+    key_prefix: Text = None
     sync_interval: Seconds = None
     socket_timeout: Seconds = None
     socket_connect_timeout: Seconds = None

@@ -15,12 +15,12 @@ from circuit_breaker.config.exceptions import ExceptionImporter, ImportFailure
 from circuit_breaker.config.files import Document
 from circuit_breaker.config.models import BreakerSettings, ProfileSettings, Settings, StoreSettings
 from circuit_breaker.config.profiles import BUILTIN_PROFILES
-from circuit_breaker.config.redis_urls import redis_url_problem
 from circuit_breaker.config.source import Entry, KeyPath, Location, problem
 from circuit_breaker.config.spec import BreakerSpec, RegistryConfig, StoreSpec
 from circuit_breaker.config.validation import validate
 from circuit_breaker.core.config import BreakerConfig, InvalidSetting
 from circuit_breaker.errors import ConfigError, ConfigProblem, closest
+from circuit_breaker.stores.redis.options import OptionProblem, missing_driver, option_problems
 
 Settings_ = dict[str, Any]
 # The keys a BreakerConfig field may have come from, for locating a broken rule.
@@ -114,16 +114,25 @@ class _Resolver:
         section = self.sections["store"]
         if not section:
             return None
-        settings, problems = validate(StoreSettings, Entry(section, Location(None)), ("store",))
+        entry = Entry(section, Location(None))
+        settings, problems = validate(StoreSettings, entry, ("store",))
         self.problems += problems
         if settings is None:
             return None
-        if settings.backend == "redis" and settings.url is not None:
-            reason = redis_url_problem(settings.url)
-            if reason is not None:
-                self.problems.append(problem(reason, section["url"].where, ("store", "url")))
+        options = settings.options()
+        if settings.backend == "redis":
+            # Which options go together is the Redis store's rule: asked, not repeated.
+            missing = missing_driver()
+            found = [OptionProblem(("backend",), missing)] if missing else []
+            found += option_problems(options)
+            # A key missing from the section is reported where the backend is named.
+            located = Entry(section, section["backend"].where)
+            for bad in found:
+                where = located.locate(bad.path)
+                self.problems.append(problem(bad.message, where, ("store", *bad.path)))
+            if found:
                 return None
-        return StoreSpec(settings.backend, settings.options(), section["backend"].where)
+        return StoreSpec(settings.backend, options, section["backend"].where)
 
     def _profile(
         self, name: str, owner: Entry, path: KeyPath, below: tuple[str, ...] = ()

@@ -20,6 +20,7 @@ _MESSAGES = {
     "list_type": "expected a list",
     "missing": "this key is required",
 }
+_SECRETS = {"password"}  # keys whose value a message never shows
 
 
 def validate(model: type[M], entry: Entry, path: KeyPath) -> tuple[M | None, list[ConfigProblem]]:
@@ -48,7 +49,7 @@ def _problem(
     if kind == "config" and detail["loc"][-1] == "[key]":
         return problem(f"bad name {value!r}: {detail['msg']}", where, (*path, *loc))
     message = detail["msg"] if kind == "config" else _MESSAGES.get(kind, detail["msg"])
-    if kind == "missing":
+    if kind == "missing" or (loc and loc[-1] in _SECRETS):
         return problem(message, where, (*path, *loc))
     if isinstance(value, EnvStr):
         message += f" (read from {value.reference})"

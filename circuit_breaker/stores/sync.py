@@ -1,12 +1,15 @@
 """The background thread of a shared store: breakers stay fresh without waiting for it.
 
-Every ``sync_interval`` the thread reads the watched records in one round trip, lets
-each breaker flush what it owes the store, and delivers the records; between cycles it
-delivers what the store pushes (Redis pub/sub), and every ``flush_interval`` (or at once
-when a breaker asks) lets breakers flush their rate-rule counts. While the store is
-down it tells the breakers (they go on with local state) and tries again every
-``sync_interval`` -- never later -- so a trip made elsewhere is honoured within one
-interval of the store answering.
+Every ``sync_interval`` the thread runs a cycle: the source re-reads the watched records
+it must (a database, which pushes nothing, re-reads them all; Redis only those its
+pub/sub may have missed), each breaker flushes what it owes the store, and the records
+read are delivered. Between cycles the thread delivers what the store pushes (Redis
+pub/sub), and every ``flush_interval`` (or at once when a breaker asks) lets breakers
+flush their rate-rule counts. While the store is down it tells the breakers (they go on
+with local state) and tries again every ``sync_interval`` -- never later -- so a trip
+made elsewhere is honoured within one interval of the store answering. A source may
+also report single records it cannot read (a Redis Cluster node that is down): only
+their breakers go on with local state.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from circuit_breaker.errors import StoreUnavailableError
@@ -28,11 +32,21 @@ _MAX_WAIT = 0.5  # the longest the thread blocks, so that stopping it is prompt
 DEFAULT_FLUSH_INTERVAL = 0.25
 
 
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A record the store cannot read now although it answers (its Redis Cluster node
+    is down): the breakers watching it go on with local state, as in an outage."""
+
+    error: str
+
+
 class SyncSource(Protocol):
     """What the thread needs from a store."""
 
-    def refresh(self, names: Sequence[str]) -> Mapping[str, StoreResult]:
-        """The records of ``names`` in one round trip, tried even while believed down."""
+    def refresh(self, names: Sequence[str]) -> Mapping[str, StoreResult | Unreadable]:
+        """The records of the watched ``names`` that the source re-read this cycle -- all
+        of them, or only those it could have missed -- in one round trip (per node),
+        tried even while the store is believed down."""
         ...
 
     def listen(self, timeout: float) -> Iterable[tuple[str, StoreResult]]:
@@ -134,10 +148,11 @@ class BackgroundSync:
         next_cycle = next_flush = 0.0
         while not stop.is_set():
             try:
-                # Listen first: a source (re)subscribing asks for a read (wake), so that
-                # nothing published before it listened goes unseen.
-                due = min(next_cycle, next_flush)
-                timeout = max(0.0, min(due - time.monotonic(), self._max_wait))
+                # Listen until a cycle or a flush is due, or asked for: a source that
+                # lost its subscription asks (wake), so that what it missed is read at once.
+                asked = self._wake.is_set() or self._flush_soon.is_set()
+                due = 0.0 if asked else min(next_cycle, next_flush) - time.monotonic()
+                timeout = max(0.0, min(due, self._max_wait))
                 for name, result in self._source.listen(timeout):
                     self.deliver(name, result)
                 now = time.monotonic()
@@ -190,7 +205,11 @@ class BackgroundSync:
         results = self._source.refresh(list(followers))
         self._flush()
         for name, result in results.items():
-            self.deliver(name, result)
+            if isinstance(result, Unreadable):
+                for follower in self._followers.get(name, ()):
+                    follower.lost(result.error)
+            else:
+                self.deliver(name, result)
 
     def _lose(self, error: str) -> None:
         for group in self._followers.values():

@@ -150,7 +150,7 @@ def test_a_malformed_redis_url_is_a_problem_of_the_store(write_yaml: WriteYaml) 
     )
 
     assert found == [
-        "3: store.url: the path of a Redis URL is a database number, like /0 (got 'orders')"
+        "3: store.url: the db 'orders' is not a whole number in 'redis://cache.internal/orders'"
     ]
 
 

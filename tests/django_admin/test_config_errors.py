@@ -86,7 +86,7 @@ def test_breaker_list_shows_a_bad_store_setting_instead_of_a_500(
 
     response = admin_client.get(reverse(LIST_URL))
 
-    assert_error_page(response, "STORE 'redis://cache:abc/0': not a valid Redis URL")
+    assert_error_page(response, "STORE 'redis://cache:abc/0': the port 'abc' is not a number")
 
 
 def test_the_admin_index_still_works_with_a_broken_configuration(

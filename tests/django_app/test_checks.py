@@ -182,13 +182,13 @@ def test_sync_interval_the_store_cannot_use_is_e002(
 @pytest.mark.parametrize(
     ("url", "reason"),
     [
-        ("redis://127.0.0.1:abc/0", "Port could not be cast to integer value as 'abc'"),
-        ("redis://127.0.0.1:99999/0", "Port out of range"),
-        ("redis://[::1/0", "Invalid IPv6 URL"),
-        ("redis://127.0.0.1:6379/0?socket_timeout=soon", "Invalid value for 'socket_timeout'"),
-        ("redis://127.0.0.1:6379/orders", "the path of a Redis URL is a database number"),
-        ("redis://127.0.0.1:6379/\u0665", "the path of a Redis URL is a database number"),
-        ("unix://", "a unix:// Redis URL needs the socket's path"),
+        ("redis://127.0.0.1:abc/0", "the port 'abc' is not a number from 1 to 65535"),
+        ("redis://127.0.0.1:99999/0", "the port '99999' is not a number from 1 to 65535"),
+        ("redis://[::1/0", "not a valid URL (Invalid IPv6 URL)"),
+        ("redis://127.0.0.1:6379/0?socket_timeout=soon", "only db is read from the URL"),
+        ("redis://127.0.0.1:6379/orders", "the db 'orders' is not a whole number"),
+        ("redis://127.0.0.1:6379/\u0665", "is not a whole number"),
+        ("unix://", "a unix:// URL needs the socket's path"),
     ],
 )
 def test_malformed_redis_url_is_e002(settings: Any, yaml_file: Path, url: str, reason: str) -> None:
@@ -201,7 +201,7 @@ def test_malformed_redis_url_is_e002(settings: Any, yaml_file: Path, url: str, r
     [
         "redis://127.0.0.1:6379/0",
         "redis://localhost",
-        "rediss://user:secret@cache.internal:6380/2?socket_timeout=0.5",
+        "rediss://user:secret@cache.internal:6380/2",
         "unix:///run/redis/redis.sock?db=1",
     ],
 )
@@ -229,5 +229,80 @@ def test_malformed_redis_url_raises_improperly_configured_on_first_use(
     settings: Any, yaml_file: Path
 ) -> None:
     settings.CIRCUIT_BREAKERS = {"CONFIG": [yaml_file], "STORE": "redis://127.0.0.1:abc/0"}
-    with pytest.raises(ImproperlyConfigured, match="not a valid Redis URL"):
+    with pytest.raises(ImproperlyConfigured, match="the port 'abc' is not a number"):
         registry.names()
+
+
+# -- STORE as a dict: the keys of the YAML store section ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "store",
+    [
+        {"backend": "redis", "url": "redis://10.0.0.5:7000/0", "cluster": True},
+        {
+            "backend": "redis",
+            "sentinels": ["sentinel-a:26379", "sentinel-b:26379"],
+            "service_name": "mymaster",
+        },
+        {
+            "backend": "redis",
+            "url": "rediss://cache.internal:6380/0",
+            "username": "breakers",
+            "password": "${REDIS_PASSWORD:-s3cret}",
+            "ssl_ca_certs": "/etc/redis/ca.pem",
+            "sync_interval": "500ms",
+        },
+        {"backend": "memory"},
+    ],
+    ids=["cluster", "sentinel", "tls", "memory"],
+)
+def test_a_store_dict_like_the_yaml_store_section_passes(
+    settings: Any, yaml_file: Path, store: dict[str, Any]
+) -> None:
+    assert ids(CONFIG=[yaml_file], STORE=store) == {}
+
+
+def test_every_problem_of_a_store_dict_is_e002_naming_its_key(
+    settings: Any, yaml_file: Path
+) -> None:
+    store = {
+        "backend": "redis",
+        "url": "redis://app:hunter2@10.0.0.5:7000/0",
+        "cluster": True,
+        "sentinels": ["sentinel-a:26379", "sentinel-b"],
+        "service_name": "mymaster",
+    }
+    found = [message for _, message in messages(CONFIG=[yaml_file], STORE=store)]
+    assert found == [
+        "CIRCUIT_BREAKERS: STORE.sentinels[1]: expected 'host:port' (port from 1 to 65535), "
+        "got 'sentinel-b'",
+        "CIRCUIT_BREAKERS: STORE.sentinels: cannot be combined with cluster: true "
+        "(a Redis Cluster has no Sentinel)",
+        "CIRCUIT_BREAKERS: STORE.url: with sentinels the primary's address comes from them: "
+        "give url without host and port (e.g. 'rediss://:PASSWORD@/0'), or leave it out",
+    ]
+
+
+def test_an_unknown_key_of_a_store_dict_is_e002_with_a_suggestion(
+    settings: Any, yaml_file: Path
+) -> None:
+    found = ids(CONFIG=[yaml_file], STORE={"backend": "redis", "clustr": True})
+    assert found["circuit_breaker_django.E002"] == (
+        "CIRCUIT_BREAKERS: STORE.clustr: unknown key 'clustr'; did you mean 'cluster'?"
+    )
+
+
+def test_a_password_in_a_store_dict_is_never_shown(settings: Any, yaml_file: Path) -> None:
+    found = ids(CONFIG=[yaml_file], STORE={"backend": "redis", "password": 918273})
+    assert found["circuit_breaker_django.E002"] == (
+        "CIRCUIT_BREAKERS: STORE.password: expected non-empty text"
+    )
+
+
+def test_the_sync_interval_given_in_the_store_dict_and_as_a_setting_is_e002(
+    settings: Any, yaml_file: Path
+) -> None:
+    store = {"backend": "redis", "sync_interval": 2}
+    found = ids(CONFIG=[yaml_file], STORE=store, SYNC_INTERVAL=1.0)
+    assert "give the sync interval once" in found["circuit_breaker_django.E002"]

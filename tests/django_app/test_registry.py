@@ -182,3 +182,44 @@ def test_transitions_on_an_event_loop_are_stored_off_the_loop(
     asyncio.run(scenario())
     row = Transition.objects.get()
     assert (row.breaker, row.to_state, row.origin) == ("orders_db", "open", "local")
+
+
+@pytest.mark.parametrize(
+    ("store", "topology", "described"),
+    [
+        (
+            {"backend": "redis", "url": "redis://10.0.0.5:7000/0", "cluster": True},
+            "cluster",
+            "Redis Cluster via 10.0.0.5:7000",
+        ),
+        (
+            {
+                "backend": "redis",
+                "sentinels": ["sentinel-a:26379", "sentinel-b:26379"],
+                "service_name": "mymaster",
+                "sync_interval": "2s",
+            },
+            "sentinel",
+            "Redis Sentinel service 'mymaster' via sentinel-a:26379, sentinel-b:26379 (db 0)",
+        ),
+        ("redis://:s3cret@cache.internal:6380/2", "server", "Redis cache.internal:6380 db 2"),
+    ],
+    ids=["cluster", "sentinel", "url"],
+)
+def test_the_store_setting_builds_the_redis_store_it_describes(
+    settings: Any, tmp_path: Path, store: Any, topology: str, described: str
+) -> None:
+    from circuit_breaker.stores.redis import RedisStore
+    from circuit_breaker_django.bootstrap import build_store_from_settings
+    from circuit_breaker_django.conf import get_config
+
+    settings.CIRCUIT_BREAKERS = {"CONFIG": [], "STORE": store}
+    built = build_store_from_settings(get_config())  # builds clients; connects on first use
+    try:
+        assert isinstance(built, RedisStore)
+        assert built.topology.kind.value == topology
+        assert built.topology.describe() == described
+        expected_interval = 2.0 if isinstance(store, dict) and "sync_interval" in store else 1.0
+        assert built.sync_interval == expected_interval
+    finally:
+        built.close()

@@ -2,6 +2,7 @@
 
 Each process builds its own RedisStore and CircuitBreaker with the same name, as the
 processes of a real fleet do, and reports back through a multiprocessing queue.
+``options`` are more store keywords (``{"cluster": True}`` for a Redis Cluster).
 """
 
 from __future__ import annotations
@@ -34,6 +35,17 @@ class EventLog:
             self.changes.append((event.old.value, event.new.value, event.reason, event.origin))
 
 
+def _store(url: str, prefix: str, options: dict[str, Any] | None) -> RedisStore:
+    return RedisStore(url, key_prefix=prefix, socket_timeout=5.0, **(options or {}))
+
+
+def _client(url: str, options: dict[str, Any] | None) -> Any:
+    """A client of the store's Redis for the fake upstream's bookkeeping."""
+    if (options or {}).get("cluster"):
+        return redis.RedisCluster.from_url(url, decode_responses=True)
+    return redis.Redis.from_url(url, decode_responses=True)
+
+
 def hammer_failures(
     url: str,
     prefix: str,
@@ -43,9 +55,10 @@ def hammer_failures(
     threshold: int,
     start: Any,
     results: Any,
+    options: dict[str, Any] | None = None,
 ) -> None:
     """``threads`` threads each make ``failures_per_thread`` failing calls."""
-    store = RedisStore(url, key_prefix=prefix, socket_timeout=5.0)
+    store = _store(url, prefix, options)
     log = EventLog()
     breaker = CircuitBreaker(threshold, 10, name=name, store=store, listeners=[log])
     lock = threading.Lock()
@@ -91,9 +104,10 @@ def call_recovering_upstream(
     ready: Any,
     go: Any,
     results: Any,
+    options: dict[str, Any] | None = None,
 ) -> None:
     """Call the upstream every 10 ms for ``run_seconds``; it logs each hit in Redis."""
-    client = redis.Redis.from_url(url, decode_responses=True)
+    client = _client(url, options)
     healthy_key, hits_key = f"{prefix}:upstream:healthy", f"{prefix}:upstream:hits"
 
     def upstream() -> str:
@@ -103,7 +117,7 @@ def call_recovering_upstream(
             raise UpstreamDown("503")
         return "ok"
 
-    store = RedisStore(url, key_prefix=prefix, socket_timeout=5.0)
+    store = _store(url, prefix, options)
     log = EventLog()
     breaker = CircuitBreaker(
         3,
@@ -133,9 +147,16 @@ def call_recovering_upstream(
     client.close()
 
 
-def trip_breaker(url: str, prefix: str, name: str, threshold: int, done: Any) -> None:
-    """Open breaker ``name`` from this process and say when (wall clock)."""
-    store = RedisStore(url, key_prefix=prefix, socket_timeout=5.0)
+def trip_breaker(
+    url: str,
+    prefix: str,
+    name: str,
+    threshold: int,
+    done: Any,
+    options: dict[str, Any] | None = None,
+) -> None:
+    """Open breaker ``name`` from this process and say when (monotonic clock)."""
+    store = _store(url, prefix, options)
     breaker = CircuitBreaker(threshold, 10, name=name, store=store)
     for _ in range(threshold):
         with suppress(UpstreamDown):

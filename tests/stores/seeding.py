@@ -46,7 +46,7 @@ def seed_record(store: BreakerStore, name: str, record: BreakerRecord) -> None:
             k: "" if v is None else repr(v) if isinstance(v, float) else str(v)
             for k, v in values.items()
         }
-        client = store._client  # the test owns the server: write what a script would
+        client = store.topology.client()  # the test owns the server: write what a script would
         client.hset(store.key(name), mapping=mapping)
         return
     from circuit_breaker_django.models import Breaker

@@ -170,7 +170,7 @@ def test_changes_of_state_or_permit_are_published_and_counts_are_not(
 ) -> None:
     store = make_store()
     pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(store.channel)
+    pubsub.subscribe(store.channel("svc"))
     fail(store, "svc", threshold=2)  # counted: other processes learn it at their next read
     succeed(store, "svc")
     fail(store, "svc", threshold=1, base=IMMEDIATE)  # CLOSED -> OPEN
@@ -227,15 +227,82 @@ def test_a_watcher_hears_other_instances_at_once_and_not_its_own(
     assert not _wait_for(lambda: len(heard.records) > 2, 0.2)
 
 
-def test_a_watcher_reloads_every_sync_interval_even_without_messages(
+def test_each_process_subscribes_to_the_breakers_it_watches_and_no_other(
+    make_store: StoreFactory, redis_client: redis.Redis[Any]
+) -> None:
+    orders, payments = make_store(), make_store()
+    orders.watch("orders_db", Recorder())
+    payments.watch("payments_api", Recorder())
+
+    # One subscriber each (the stores share a key prefix: both could have heard both).
+    expected = {orders.channel("orders_db"): 1, orders.channel("payments_api"): 1}
+    assert _wait_for(lambda: dict(redis_client.pubsub_numsub(*expected)) == expected, 5.0)
+
+
+def test_a_breaker_no_longer_watched_is_no_longer_subscribed(
     make_store: StoreFactory, redis_client: redis.Redis[Any]
 ) -> None:
     store = make_store(sync_interval=0.1)
+    kept, dropped = Recorder(), Recorder()
+    store.watch("kept", kept)
+    store.watch("dropped", dropped)
+    channels = {store.channel("kept"): 1, store.channel("dropped"): 1}
+    assert _wait_for(lambda: dict(redis_client.pubsub_numsub(*channels)) == channels, 5.0)
+    store.unwatch("dropped", dropped)
+    channels[store.channel("dropped")] = 0
+    assert _wait_for(lambda: dict(redis_client.pubsub_numsub(*channels)) == channels, 5.0)
+
+
+def test_a_change_published_while_the_subscription_is_down_is_read_when_it_is_back(
+    own_redis: RedisServer, make_store: StoreFactory
+) -> None:
+    """Redis drops the messages of a subscriber it disconnects (a kill, an output buffer
+    that overflows): the watcher notices, subscribes again and reads what it missed."""
+    mine = make_store(url=own_redis.url, sync_interval=0.2)
+    theirs = make_store(url=own_redis.url, sync_interval=30.0)
     heard = Recorder()
-    store.watch("svc", heard)
-    # A change nobody published (a lost message) still arrives with the next reload.
-    redis_client.hset(store.key("svc"), mapping={"state": "forced_open", "seq": "9" * 17})
-    assert _wait_for(lambda: any(r.state is FORCED_OPEN for r in heard.records), 2.0)
+    mine.watch("svc", heard)
+    admin = own_redis.client()
+    assert _wait_for(lambda: _subscribers(admin, mine.channel("svc")) == 1, 5.0)
+    admin.client_kill_filter(_type="pubsub")
+    fail(theirs, "svc", threshold=1)
+    assert _wait_for(lambda: heard.records[-1].state is CircuitBreakerState.OPEN, 1.0)
+    assert _wait_for(lambda: _subscribers(admin, mine.channel("svc")) == 1, 1.0)
+    admin.close()
+
+
+@pytest.mark.e2e
+def test_while_a_process_cannot_subscribe_it_reads_its_breakers_every_cycle(
+    own_redis: RedisServer, make_store: StoreFactory
+) -> None:
+    admin = own_redis.client()
+    user = f"watcher-{os.getpid()}-{time.monotonic_ns()}"
+    admin.execute_command("ACL", "SETUSER", user, "on", ">pw", "~*", "&*", "+@all")
+    try:
+        url = own_redis.url.replace("redis://", f"redis://{user}:pw@")
+        mine = make_store(url=url, sync_interval=0.2)
+        theirs = make_store(url=own_redis.url, sync_interval=30.0)
+        heard = Recorder()
+        mine.watch("svc", heard)
+        assert _wait_for(lambda: _subscribers(admin, mine.channel("svc")) == 1, 5.0)
+        admin.execute_command("ACL", "SETUSER", user, "-subscribe")
+        admin.client_kill_filter(_type="pubsub")
+        assert _wait_for(lambda: len(heard.records) >= 4, 5.0)  # read again, cycle after cycle
+        fail(theirs, "svc", threshold=1)  # heard by nobody: mine is not subscribed
+        assert _wait_for(lambda: heard.records[-1].state is CircuitBreakerState.OPEN, 1.0)
+        admin.execute_command("ACL", "SETUSER", user, "+subscribe")
+        assert _wait_for(lambda: _subscribers(admin, mine.channel("svc")) == 1, 2.0)
+        time.sleep(0.3)  # real wait: the one read that follows a new subscription
+        settled = len(heard.records)
+        time.sleep(0.5)  # real wait: two cycles of a quiet, subscribed watcher
+        assert len(heard.records) == settled
+    finally:
+        admin.execute_command("ACL", "DELUSER", user)
+        admin.close()
+
+
+def _subscribers(admin: redis.Redis[Any], channel: str) -> int:
+    return int(dict(admin.pubsub_numsub(channel)).get(channel, 0))
 
 
 def test_the_watcher_is_one_daemon_thread_that_close_stops(make_store: StoreFactory) -> None:
@@ -306,19 +373,19 @@ def test_the_backend_registry_builds_it_by_name(redis_server: RedisServer) -> No
 
 
 def test_unknown_options_are_named_in_the_error() -> None:
-    with pytest.raises(ValueError, match=r"sync_intervall.*expected: url, key_prefix"):
+    with pytest.raises(ValueError, match=r"sync_intervall: unknown .*did you mean 'sync_interval'"):
         from_options({"url": "redis://127.0.0.1:6379/0", "sync_intervall": 1})
 
 
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"url": "http://example.com"}, "invalid Redis url 'http://example.com'"),
-        ({"sync_interval": 0}, "sync_interval must be a number > 0"),
-        ({"socket_timeout": "fast"}, "socket_timeout must be a number > 0"),
-        ({"key_prefix": ""}, "key_prefix must be a non-empty string"),
-        ({"socket_connect_timeout": "1s"}, "socket_connect_timeout must be a number > 0"),
-        ({"idle_ttl_seconds": 0.5}, "idle_ttl_seconds must be an integer >= 1"),
+        ({"url": "http://example.com"}, "url: expected a redis://, rediss:// or unix:// URL"),
+        ({"sync_interval": 0}, "sync_interval: expected a number of seconds greater than 0"),
+        ({"socket_timeout": "fast"}, "socket_timeout: expected a number of seconds greater"),
+        ({"key_prefix": ""}, "key_prefix: expected non-empty text"),
+        ({"socket_connect_timeout": "1s"}, "socket_connect_timeout: expected a number of"),
+        ({"idle_ttl_seconds": 0.5}, "idle_ttl_seconds: expected a whole number of at least 1"),
     ],
 )
 def test_bad_options_are_clear_value_errors(options: dict[str, Any], message: str) -> None:
@@ -337,3 +404,20 @@ def test_a_forked_child_gets_a_watcher_of_its_own(make_store: StoreFactory) -> N
         os._exit(0 if heard.delivered.wait(3) else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_client_built_by_hand_serves_the_store_and_stays_open(
+    redis_server: RedisServer, key_prefix: str, make_store: StoreFactory
+) -> None:
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    mine = RedisStore(client=client, key_prefix=key_prefix, sync_interval=0.2)
+    try:
+        heard = Recorder()
+        mine.watch("svc", heard)
+        fail(make_store(), "svc", threshold=1)
+        assert _wait_for(lambda: bool(heard.records) and heard.records[-1].state.value == "open", 2)
+        assert apply(mine, "svc", SetState(FORCED_OPEN)).record.state is FORCED_OPEN
+    finally:
+        mine.close()
+    assert client.ping()  # the application's client: the store does not close it
+    client.close()

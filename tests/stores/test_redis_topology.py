@@ -15,20 +15,22 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from circuit_breaker.stores.redis_topology import (
-    UNAVAILABLE_ERRORS,
-    ClusterTopology,
+from circuit_breaker.stores.redis.options import (
     OptionProblem,
-    RedisCheckError,
     RedisOptions,
     RedisOptionsError,
+    Topology,
+    option_problems,
+    redact,
+)
+from circuit_breaker.stores.redis.topology import (
+    UNAVAILABLE_ERRORS,
+    ClusterTopology,
+    RedisCheckError,
     RedisTopology,
     SentinelTopology,
     ServerTopology,
-    Topology,
     connect,
-    option_problems,
-    redact,
 )
 from tests.redis_topologies import (
     ACL_PASSWORD,
@@ -354,6 +356,18 @@ def test_passwords_never_appear_in_problems() -> None:
     assert len(problems) == 3
     assert not any("hunter2" in str(p) or "12345" in str(p) for p in problems)
     assert redact("rediss://user:hunter2@h:1/0") == "rediss://user:***@h:1/0"
+
+
+def test_a_url_no_parser_can_read_is_a_problem_that_still_hides_the_password() -> None:
+    (problem,) = option_problems({"url": "redis://app:hunter2@[::1/0"})
+    assert problem.key == "url" and "not a valid URL" in problem.message
+    assert "hunter2" not in str(problem)
+    assert redact("redis://app:hunter2@[::1/0") == "redis://app:***@[::1/0"
+
+
+def test_a_db_written_in_other_digits_than_ascii_is_a_problem() -> None:
+    (problem,) = option_problems({"url": "redis://h:6379/\u0665"})
+    assert problem.key == "url" and "is not a whole number" in problem.message
 
 
 def test_validation_reads_no_file() -> None:

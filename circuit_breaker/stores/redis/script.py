@@ -7,17 +7,19 @@ with the server's clock. Its functions mirror ``core/transitions.py`` and
 through the same cases, and a randomized test through random sequences).
 
 Calling convention: ``KEYS[1]`` is the breaker's hash; ``ARGV[1]`` is one JSON object
-with named members (see :func:`payload`): ``op``, ``name``, ``channel``, ``actor``,
-``ttl``, ``config`` (what the state machine needs of the breaker's configuration), and
-the operation's own members (``generation``, ``fault``, ``jitter``, ``token``, ``state``,
-``rule``, ``buckets``, ``settle_seconds``, ``seconds``, ``detail``).
+with named members (see :func:`payload`): ``op``, ``name``, ``channel``, ``publish``,
+``actor``, ``ttl``, ``config`` (what the state machine needs of the breaker's
+configuration), and the operation's own members (``generation``, ``fault``, ``jitter``,
+``token``, ``state``, ``rule``, ``buckets``, ``settle_seconds``, ``seconds``, ``detail``).
 
 The script answers ``{name, previous_state or "", server_now, field...}`` with the
 fields in :data:`FIELDS` order ("" for None, numbers as exact decimal text, the window
 as JSON). It writes only the fields that changed. When the state or the probe permit
 changed it publishes the same list, prefixed with the writer's instance id, as JSON on
-the event channel: other processes must learn those at once; a failure counted below
-the threshold, or counts added to the window, they learn at their next read.
+the breaker's event channel with the ``publish`` command (``PUBLISH``, or ``SPUBLISH`` on
+a cluster: the shard channel shares the key's hash tag, hence its slot): other processes
+must learn those at once. A failure counted below the threshold, or counts added to the
+window, are not published: other processes learn them when they next read the record.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class Envelope:
 
     name: str
     channel: str
+    publish: str  # "PUBLISH", or "SPUBLISH" for a shard channel
     actor: str
     ttl: int
 
@@ -91,6 +94,7 @@ def payload(envelope: Envelope, operation: Operation, config: BreakerConfig) -> 
     members: dict[str, Any] = {
         "name": envelope.name,
         "channel": envelope.channel,
+        "publish": envelope.publish,
         "actor": envelope.actor,
         "ttl": envelope.ttl,
         "config": {

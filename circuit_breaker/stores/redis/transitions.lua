@@ -339,7 +339,7 @@ if updated ~= nil then
   if previous ~= '' or updated.probe_token ~= record.probe_token then
     local message = {args.actor}
     for _, value in ipairs(reply) do message[#message + 1] = value end
-    redis.call('PUBLISH', args.channel, cjson.encode(message))
+    redis.call(args.publish, args.channel, cjson.encode(message))
   end
 end
 return reply

@@ -1,14 +1,12 @@
-"""Where the fleet store's Redis is: one server, a Redis Cluster, or a Sentinel-managed
-primary, each optionally over TLS with a password or an ACL user.
+"""The Redis store's options: where its Redis is (one server, a Redis Cluster, or a
+Sentinel-managed primary, each optionally over TLS with a password or an ACL user) and
+how the store behaves.
 
-Store options (the YAML ``store:`` keys, Django settings) are checked first, with no I/O at
-all (:func:`option_problems`), so that a bad combination is reported together with the
-rest of the configuration, each problem naming its key. :func:`connect` then builds the
-redis-py client behind a :class:`RedisTopology`.
-
-Every topology fails fast, as a breaker store must: no retries, no backoff and short
-socket timeouts, so that an outage costs a caller one timeout and the breakers carry on
-with their local state.
+Options (the YAML ``store:`` keys, the Django ``STORE`` dict, the store's keywords) are
+checked without any I/O and without the redis package (:func:`option_problems`), so that
+a bad combination is reported together with the rest of the configuration, each problem
+naming its key. :func:`circuit_breaker.stores.redis.topology.connect` then builds the
+clients.
 
 Option rules, beyond each key's own type:
 
@@ -32,34 +30,17 @@ Option rules, beyond each key's own type:
 
 from __future__ import annotations
 
-import logging
 import math
+import re
 import ssl
-import threading
-from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from redis import Redis
-from redis.backoff import NoBackoff
-from redis.cluster import RedisCluster
-from redis.exceptions import (
-    AuthenticationError,
-    RedisClusterException,
-    RedisError,
-    ResponseError,
-)
-from redis.retry import Retry
-from redis.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
-
 from circuit_breaker.errors import closest
-
-logger = logging.getLogger("circuit_breaker")
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 OPTION_NAMES = (
@@ -77,6 +58,7 @@ OPTION_NAMES = (
     "socket_timeout",
     "socket_connect_timeout",
     "idle_ttl_seconds",
+    "flush_interval",
 )
 SSL_OPTIONS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
 DEFAULTS: dict[str, Any] = {
@@ -84,14 +66,12 @@ DEFAULTS: dict[str, Any] = {
     "sync_interval": 1.0,
     "socket_timeout": 0.25,
     "idle_ttl_seconds": 7 * 86400,
+    "flush_interval": 0.25,
 }
 
-# What a round trip raises when Redis is down, misconfigured or mid-failover. A Redis
-# Cluster client raises RedisClusterException -- not a RedisError -- when it cannot reach
-# any node to rediscover the slots.
-UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (RedisError, RedisClusterException)
-
 _SCHEMES = ("redis", "rediss", "unix")
+# "scheme://user:PASSWORD@" up to the last "@" before the path: the password goes.
+_PASSWORD = re.compile(r"(://[^/?#@:]*:)[^/?#]*@")
 
 
 class Topology(Enum):
@@ -129,10 +109,6 @@ class RedisOptionsError(ValueError):
         )
 
 
-class RedisCheckError(Exception):
-    """Redis could not be reached or refused us: the message says which and why."""
-
-
 @dataclass(frozen=True)
 class RedisOptions:
     """Store options, valid: built by :meth:`from_mapping` (or :func:`option_problems`)."""
@@ -155,6 +131,7 @@ class RedisOptions:
     socket_timeout: float = DEFAULTS["socket_timeout"]
     socket_connect_timeout: float = DEFAULTS["socket_timeout"]
     idle_ttl_seconds: int = DEFAULTS["idle_ttl_seconds"]
+    flush_interval: float = DEFAULTS["flush_interval"]
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any]) -> RedisOptions:
@@ -237,13 +214,9 @@ class _Url:
 
 
 def redact(url: str) -> str:
-    """``url`` with its password hidden, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    userinfo, _, hostinfo = parts.netloc.rpartition("@")
-    user = userinfo.partition(":")[0]
-    return parts._replace(netloc=f"{user}:***@{hostinfo}").geturl()
+    """``url`` with its password hidden, for messages and logs -- also a URL that
+    cannot be parsed (which is then reported, password and all, as a problem)."""
+    return _PASSWORD.sub(r"\1***@", url)
 
 
 def _parse_url(check: _Checker, url: str) -> _Url | None:
@@ -298,7 +271,7 @@ def _parse_url(check: _Checker, url: str) -> _Url | None:
         check.report("url", f"the db is given twice in {shown}")
         return None
     if db_texts:
-        if not db_texts[0].isdigit():
+        if not (db_texts[0].isascii() and db_texts[0].isdigit()):
             check.report("url", f"the db {db_texts[0]!r} is not a whole number in {shown}")
             return None
         parsed.db = int(db_texts[0])
@@ -360,6 +333,7 @@ def _parse(options: Mapping[str, Any]) -> tuple[RedisOptions | None, list[Option
     socket_timeout = check.seconds("socket_timeout")
     socket_connect_timeout = check.seconds("socket_connect_timeout")
     idle_ttl_seconds = check.whole_number("idle_ttl_seconds", 1)
+    flush_interval = check.seconds("flush_interval")
 
     use_sentinels = options.get("sentinels") is not None
     url_text = check.text("url")
@@ -432,12 +406,13 @@ def _parse(options: Mapping[str, Any]) -> tuple[RedisOptions | None, list[Option
             socket_timeout=timeout,
             socket_connect_timeout=socket_connect_timeout or timeout,
             idle_ttl_seconds=idle_ttl_seconds or DEFAULTS["idle_ttl_seconds"],
+            flush_interval=flush_interval or DEFAULTS["flush_interval"],
         ),
         [],
     )
 
 
-def _tls_file_problems(options: RedisOptions) -> list[OptionProblem]:
+def tls_file_problems(options: RedisOptions) -> list[OptionProblem]:
     """The certificate files must load now: a bad path is a configuration error, which
     would otherwise surface as an endless "Redis unreachable" at every connect."""
     problems: list[OptionProblem] = []
@@ -460,286 +435,11 @@ def _tls_file_problems(options: RedisOptions) -> list[OptionProblem]:
     return problems
 
 
-# -- topologies --------------------------------------------------------------------------
-
-
-def _fail_fast() -> Retry:
-    return Retry(NoBackoff(), 0)
-
-
-class RedisTopology(ABC):
-    """A Redis deployment the store talks to: its client, and what keeps that client
-    pointed at the right server (:meth:`follow_primary`, :meth:`fresh_client`)."""
-
-    def __init__(self, options: RedisOptions) -> None:
-        self.options = options
-
-    @property
-    def kind(self) -> Topology:
-        return self.options.topology
-
-    @abstractmethod
-    def client(self) -> Redis[Any] | RedisCluster[Any]:
-        """The shared client; every round trip may raise one of ``UNAVAILABLE_ERRORS``."""
-
-    def follow_primary(self) -> bool:
-        """Make new round trips go to the current primary; True when it changed.
-
-        Call it every sync interval from the store's background thread. After a change a
-        pub/sub subscription still listens on the old primary: subscribe again.
-        """
-        return False
-
-    @contextmanager
-    def fresh_client(self) -> Iterator[Redis[Any] | RedisCluster[Any]]:
-        """A client for one call that must reach the current primary (a manual action
-        right after a failover)."""
-        yield self.client()
-
-    @abstractmethod
-    def describe(self) -> str:
-        """The topology in words, for log messages; never the password."""
-
-    def check(self) -> None:
-        """One PING on a fresh connection; RedisCheckError says what went wrong."""
-        try:
-            with self.fresh_client() as client:
-                client.ping()
-        except UNAVAILABLE_ERRORS as exc:
-            raise RedisCheckError(f"{self.describe()}: {explain(exc)}") from exc
-
-    @abstractmethod
-    def close(self) -> None:
-        """Release every connection; the topology is unusable after."""
-
-    def _connection_kwargs(self) -> dict[str, Any]:
-        """Per-connection settings every topology shares (not the address)."""
-        options = self.options
-        kwargs: dict[str, Any] = {
-            "socket_timeout": options.socket_timeout,
-            "socket_connect_timeout": options.socket_connect_timeout,
-            "username": options.username,
-            "password": options.password,
-        }
-        kwargs.update(self._tls_kwargs())
-        return kwargs
-
-    def _tls_kwargs(self) -> dict[str, Any]:
-        options = self.options
-        if not options.tls:
-            return {}
-        return {
-            "ssl": True,
-            "ssl_ca_certs": options.ssl_ca_certs,
-            "ssl_certfile": options.ssl_certfile,
-            "ssl_keyfile": options.ssl_keyfile,
-        }
-
-    def _suffix(self, *details: str) -> str:
-        options = self.options
-        extras = [*details]
-        if options.tls:
-            extras.append("TLS")
-        if options.username:
-            extras.append(f"user {options.username!r}")
-        return f" ({', '.join(extras)})" if extras else ""
-
-
-class ServerTopology(RedisTopology):
-    """One Redis server, over TCP (optionally TLS) or a unix socket."""
-
-    def __init__(self, options: RedisOptions) -> None:
-        super().__init__(options)
-        kwargs = self._connection_kwargs()
-        if options.unix_socket is not None:
-            kwargs["unix_socket_path"] = options.unix_socket
-        else:
-            kwargs.update(host=options.host, port=options.port)
-        self._client: Redis[Any] = Redis(db=options.db, retry=_fail_fast(), **kwargs)
-
-    def client(self) -> Redis[Any]:
-        return self._client
-
-    def describe(self) -> str:
-        options = self.options
-        where = (
-            f"unix:{options.unix_socket}"
-            if options.unix_socket is not None
-            else f"{options.host}:{options.port}"
-        )
-        return f"Redis {where} db {options.db}{self._suffix()}"
-
-    def close(self) -> None:
-        self._client.close()
-
-
-class ClusterTopology(RedisTopology):
-    """A Redis Cluster reached through any one node.
-
-    redis-py discovers the slot map when the client is built, so the client is built on
-    first use: a cluster down when the application starts is an outage like any other,
-    not a crash at start-up.
-    """
-
-    def __init__(self, options: RedisOptions) -> None:
-        super().__init__(options)
-        self._lock = threading.Lock()
-        self._client: RedisCluster[Any] | None = None
-
-    def client(self) -> RedisCluster[Any]:
-        client = self._client
-        if client is None:
-            with self._lock:
-                client = self._client
-                if client is None:
-                    client = self._client = RedisCluster(
-                        host=self.options.host,
-                        port=self.options.port,
-                        retry=_fail_fast(),
-                        # Keep serving the covered slots when a node is lost and the
-                        # servers allow it (cluster-require-full-coverage no).
-                        require_full_coverage=False,
-                        **self._connection_kwargs(),
-                    )
-        return client
-
-    @contextmanager
-    def fresh_client(self) -> Iterator[RedisCluster[Any]]:
-        """The shared client with its slot map re-read: after a failover the next call
-        reaches the promoted replica instead of failing once on the dead master."""
-        client = self.client()
-        client.nodes_manager.initialize()
-        yield client
-
-    def describe(self) -> str:
-        return f"Redis Cluster via {self.options.host}:{self.options.port}{self._suffix()}"
-
-    def close(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
-
-
-class SentinelTopology(RedisTopology):
-    """A primary (and replicas) that Sentinel watches and fails over.
-
-    A redis-py Sentinel pool asks the sentinels for the primary only when it opens a
-    connection: its pooled connections go on writing to a primary Sentinel has replaced
-    until that server is demoted, about ten seconds later, and those writes are lost.
-    :meth:`follow_primary` asks every sync interval and drops the stale connections.
-    """
-
-    def __init__(self, options: RedisOptions) -> None:
-        super().__init__(options)
-        sentinel_kwargs: dict[str, Any] = {
-            "socket_timeout": options.socket_timeout,
-            "socket_connect_timeout": options.socket_connect_timeout,
-            "retry": _fail_fast(),
-            **self._tls_kwargs(),
-        }
-        self._sentinel = Sentinel(list(options.sentinels), sentinel_kwargs=sentinel_kwargs)
-        assert options.service_name is not None  # validated with the sentinels
-        self._service_name = options.service_name
-        self._client: Redis[Any] = self._sentinel.master_for(
-            self._service_name,
-            db=options.db,
-            retry=_fail_fast(),
-            **self._connection_kwargs(),
-        )
-        self._primary: tuple[str, int] | None = None
-        self._follow_lock = threading.Lock()  # the watcher thread and callers both ask
-
-    def client(self) -> Redis[Any]:
-        return self._client
-
-    @property
-    def primary(self) -> tuple[str, int] | None:
-        """The primary's address as last asked (None before the first ask)."""
-        return self._primary
-
-    def follow_primary(self) -> bool:
-        pool = self._client.connection_pool
-        assert isinstance(pool, SentinelConnectionPool)
-        with self._follow_lock:
-            # The pool's own ask: on a change it disconnects its idle connections, and
-            # connections in use are dropped when released, so no later call reaches
-            # the old primary.
-            address = pool.get_master_address()
-            previous, self._primary = self._primary, address
-        changed = previous is not None and address != previous
-        if changed:
-            logger.warning(
-                "%s: the primary moved from %s to %s; following it",
-                self.describe(),
-                ":".join(map(str, previous or ())),
-                ":".join(map(str, address)),
-            )
-        return changed
-
-    @contextmanager
-    def fresh_client(self) -> Iterator[Redis[Any]]:
-        """A client with one new connection to the primary the sentinels name now."""
-        self.follow_primary()
-        assert self._primary is not None  # follow_primary sets it or raises
-        host, port = self._primary
-        client: Redis[Any] = Redis(
-            host=host,
-            port=port,
-            db=self.options.db,
-            retry=_fail_fast(),
-            single_connection_client=True,
-            **self._connection_kwargs(),
-        )
-        try:
-            yield client
-        finally:
-            client.close()
-
-    def describe(self) -> str:
-        options = self.options
-        sentinels = ", ".join(f"{host}:{port}" for host, port in options.sentinels)
-        return (
-            f"Redis Sentinel service {self._service_name!r} via {sentinels}"
-            f"{self._suffix(f'db {options.db}')}"
-        )
-
-    def close(self) -> None:
-        self._client.close()
-        for sentinel in self._sentinel.sentinels:
-            sentinel.close()
-
-
-def connect(options: RedisOptions | Mapping[str, Any]) -> RedisTopology:
-    """The topology ``options`` describe, ready to use (a cluster connects on first use).
-
-    Raises RedisOptionsError for bad options, including TLS files that do not load.
-    """
-    if not isinstance(options, RedisOptions):
-        options = RedisOptions.from_mapping(options)
-    problems = _tls_file_problems(options)
-    if problems:
-        raise RedisOptionsError(problems)
-    if options.topology is Topology.CLUSTER:
-        return ClusterTopology(options)
-    if options.topology is Topology.SENTINEL:
-        return SentinelTopology(options)
-    return ServerTopology(options)
-
-
-def explain(exc: BaseException) -> str:
-    """A Redis error in words that point at the setting to fix."""
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, AuthenticationError) or (
-        isinstance(exc, ResponseError) and text.startswith(("WRONGPASS", "NOAUTH"))
-    ):
-        return f"authentication failed; check username and password ({text})"
-    if "CERTIFICATE_VERIFY_FAILED" in text:
-        return f"the server's TLS certificate was not trusted; check ssl_ca_certs ({text})"
-    if "SSL" in text or "TLS" in text:
-        return f"the TLS handshake failed ({text})"
-    if isinstance(exc, MasterNotFoundError):
-        return f"no sentinel named a primary; check sentinels and service_name ({text})"
-    if isinstance(exc, RedisClusterException):
-        return f"no cluster node answered ({text})"
-    return text
+def missing_driver() -> str | None:
+    """Why the store cannot be built here when redis-py is not installed; else None."""
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        # Not "pip install circuit-breaker[redis]": that name on PyPI is another project.
+        return "the redis package is not installed (install this package's `redis` extra, or redis)"
+    return None
