@@ -8,8 +8,6 @@ in :mod:`circuit_breaker.gate`.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -20,7 +18,14 @@ from circuit_breaker.core.operations import SetState
 from circuit_breaker.core.state import CircuitBreakerState
 from circuit_breaker.core.status import BreakerStatus, visible_state
 from circuit_breaker.core.window import Totals, settled_key, settled_totals
+from circuit_breaker.decorator import Decorator, decorator
 from circuit_breaker.events import Listener
+from circuit_breaker.fallback import (
+    Fallback,
+    call_async_with_fallback,
+    call_with_fallback,
+    check_fallback,
+)
 from circuit_breaker.gate import Gate
 from circuit_breaker.stores.base import BreakerStore
 from circuit_breaker.stores.memory import MemoryStore
@@ -75,6 +80,8 @@ class CircuitBreaker(Gate):
         minimum_calls: int = 20,
         mode: str = "enforce",
         failure_statuses: Iterable[int] | None = None,
+        fallback: Fallback | None = None,
+        fallback_on_failure: bool = False,
         store: BreakerStore | None = None,
         clock: Callable[[], float] | None = None,
         listeners: Iterable[Listener] = (),
@@ -116,7 +123,7 @@ class CircuitBreaker(Gate):
             if parameter is None:
                 raise
             raise InvalidSetting(parameter, exc.expected, given_minutes[parameter]) from None
-        self._setup(name, config, store, clock, listeners)
+        self._setup(name, config, store, clock, listeners, fallback, fallback_on_failure)
 
     @classmethod
     def from_config(
@@ -128,11 +135,15 @@ class CircuitBreaker(Gate):
         clock: Callable[[], float] | None = None,
         listeners: Iterable[Listener] = (),
         load: bool = True,
+        fallback: Fallback | None = None,
+        fallback_on_failure: bool = False,
     ) -> CircuitBreaker:
         """A breaker from a ready configuration. ``load=False`` skips reading its record
         now (a registry reads all of its breakers in one round trip instead)."""
         breaker = cls.__new__(cls)
-        breaker._setup(name, config, store, clock, listeners, load=load)
+        breaker._setup(
+            name, config, store, clock, listeners, fallback, fallback_on_failure, load=load
+        )
         return breaker
 
     def _setup(
@@ -142,11 +153,16 @@ class CircuitBreaker(Gate):
         store: BreakerStore | None,
         clock: Callable[[], float] | None,
         listeners: Iterable[Listener],
+        fallback: Fallback | None = None,
+        fallback_on_failure: bool = False,
         *,
         load: bool = True,
     ) -> None:
         if clock is not None and not callable(clock):
             raise InvalidSetting("clock", "a zero-argument callable", clock)
+        check_fallback(fallback, fallback_on_failure)
+        self._fallback_handler = fallback
+        self._fallback_on_failure = fallback_on_failure
         super().__init__(
             check_name(name) if name is not None else f"breaker-{next(_anonymous)}",
             config,
@@ -242,6 +258,11 @@ class CircuitBreaker(Gate):
             if self._counting:
                 self._count_success()
             return result
+        fallback = self._fallback_handler
+        if fallback is not None:
+            on_failure = self._fallback_on_failure
+            value: R = call_with_fallback(self, fallback, on_failure, fn, args, kwargs)
+            return value
         admission = self._admit()
         started = self._clock()
         try:
@@ -278,6 +299,11 @@ class CircuitBreaker(Gate):
             if self._counting:
                 self._count_success()
             return result
+        fallback = self._fallback_handler
+        if fallback is not None:
+            on_failure = self._fallback_on_failure
+            value: R = await call_async_with_fallback(self, fallback, on_failure, fn, args, kwargs)
+            return value
         admission = await self._admit_async()
         started = self._clock()
         try:
@@ -291,51 +317,40 @@ class CircuitBreaker(Gate):
     async_call = call_async
 
     @overload
-    def __call__(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
+    def __call__(self, fn: Callable[P, Awaitable[R]], /) -> Callable[P, Awaitable[R]]: ...
 
     @overload
-    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]: ...
+    def __call__(self, fn: Callable[P, R], /) -> Callable[P, R]: ...
 
-    def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
-        """Decorate a sync or async function; the fast path is inlined in the wrapper
-        (a breaker with a rate window takes ``call``'s, which counts the call)."""
-        breaker = self
-        if inspect.iscoroutinefunction(fn):
-            call_async = self.call_async
+    @overload
+    def __call__(
+        self,
+        fn: None = None,
+        /,
+        *,
+        fallback: Fallback | None = None,
+        fallback_on_failure: bool | None = None,
+    ) -> Decorator: ...
 
-            @functools.wraps(fn)
-            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-                admission = breaker._hot
-                if admission is not None:
-                    try:
-                        result = await (fn(*args, **kwargs) if kwargs else fn(*args))  # type: ignore[call-arg]
-                    except BaseException as exc:
-                        await breaker._failed_async(exc, admission, None)
-                        raise
-                    if breaker._counting:
-                        breaker._count_success()
-                    return result
-                return await call_async(fn, *args, **kwargs)
-
-            return async_wrapper
-
-        call = self.call
-
-        @functools.wraps(fn)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-            admission = breaker._hot
-            if admission is not None:
-                try:
-                    result = fn(*args, **kwargs) if kwargs else fn(*args)  # type: ignore[call-arg]
-                except BaseException as exc:
-                    breaker._failed(exc, admission, None)
-                    raise
-                if breaker._counting:
-                    breaker._count_success()
-                return result
-            return call(fn, *args, **kwargs)
-
-        return wrapper
+    def __call__(
+        self,
+        fn: Callable[P, Any] | None = None,
+        /,
+        *,
+        fallback: Fallback | None = None,
+        fallback_on_failure: bool | None = None,
+    ) -> Any:
+        """Decorate a sync or async function: ``@breaker``, or ``@breaker(fallback=...,
+        fallback_on_failure=...)`` (each one left out is the breaker's). See
+        :mod:`circuit_breaker.decorator`."""
+        decorate = decorator(
+            self,
+            self.call,
+            self.call_async,
+            fallback=fallback,
+            fallback_on_failure=fallback_on_failure,
+        )
+        return decorate if fn is None else decorate(fn)
 
     # -- manual control ----------------------------------------------------------------
 

@@ -321,19 +321,30 @@ class Gate(StoreView):
         else:
             self._store.flush_soon()  # this process alone would trip it: no need to wait
 
-    def _failed(self, exc: BaseException, admission: Admission, started: float | None) -> None:
-        self._conclude(self._judge_error(exc, admission), admission, started, exc)
+    def _failed(self, exc: BaseException, admission: Admission, started: float | None) -> Outcome:
+        verdict = self._judge_error(exc, admission)
+        self._conclude(verdict, admission, started, exc)
+        return verdict[0]
 
     def _succeeded(self, admission: Admission, started: float, result: object) -> None:
         self._conclude(self._judge_result(admission, result), admission, started, None)
 
     async def _failed_async(
         self, exc: BaseException, admission: Admission, started: float | None
-    ) -> None:
-        await self._conclude_async(self._judge_error(exc, admission), admission, started, exc)
+    ) -> Outcome:
+        verdict = self._judge_error(exc, admission)
+        await self._conclude_async(verdict, admission, started, exc)
+        return verdict[0]
 
     async def _succeeded_async(self, admission: Admission, started: float, result: object) -> None:
         await self._conclude_async(self._judge_result(admission, result), admission, started, None)
+
+    def _is_failure(self, outcome: Outcome, exc: BaseException) -> bool:
+        """Whether a fallback on failure takes over: a failure, counted or not (a call a
+        DISABLED breaker let through is not counted, yet it failed)."""
+        if outcome == "uncounted":
+            return isinstance(exc, Exception) and self._counts_as_failure(exc)
+        return outcome == "failure"
 
     async def _conclude_async(
         self,

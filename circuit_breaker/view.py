@@ -20,6 +20,7 @@ import math
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from circuit_breaker.core.config import BreakerConfig
 from circuit_breaker.core.operations import (
@@ -64,6 +65,10 @@ UNCOUNTED = Admission(-1, counted=False)
 
 class StoreView:
     """The record-following half of a breaker (see the module docstring)."""
+
+    # Set by the breaker (see fallback.py); with a fallback on failure, no fast path.
+    _fallback_handler: Callable[[Exception], Any] | None = None
+    _fallback_on_failure = False
 
     def __init__(
         self,
@@ -253,7 +258,7 @@ class StoreView:
             window.restart(record.generation)  # opened or closed: the window starts empty
         self._window = window
         quiet = not self._listeners  # listeners want every event: take the full path
-        plain = config.failure_on_result is None
+        plain = config.failure_on_result is None and not self._fallback_on_failure
         hot = quiet and plain and record.state is CLOSED and not record.failure_count
         self._hot = self._ordinary if hot and window is None else None
         self._windowed = window if hot else None
