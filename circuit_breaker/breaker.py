@@ -26,7 +26,7 @@ from circuit_breaker.fallback import (
     call_with_fallback,
     check_fallback,
 )
-from circuit_breaker.gate import Gate
+from circuit_breaker.permits import Permits
 from circuit_breaker.stores.base import BreakerStore
 from circuit_breaker.stores.memory import MemoryStore
 
@@ -47,7 +47,7 @@ def _in_seconds(minutes: Any) -> Any:
     return minutes * 60
 
 
-class CircuitBreaker(Gate):
+class CircuitBreaker(Permits):
     """Opens after ``failure_threshold`` consecutive failures (or when a failure or slow-call
     rate over a sliding window reaches its threshold); recovers on a hybrid schedule.
 

@@ -233,10 +233,8 @@ class Gate(StoreView):
 
     def _judge_result(self, admission: Admission, result: object) -> Verdict:
         """A returned value: a success, unless ``failure_on_result`` says otherwise."""
-        if not admission.counted:
-            return "uncounted", None, None
         judge = self._config.failure_on_result
-        if judge is not None:
+        if judge is not None and admission.counted:
             try:
                 failed = bool(judge(result))
             except Exception:
@@ -244,6 +242,11 @@ class Gate(StoreView):
                 failed = False
             if failed:
                 return self._failure(admission, Fault.from_result(result))
+        return self._judge_completion(admission)
+
+    def _judge_completion(self, admission: Admission) -> Verdict:
+        if not admission.counted:
+            return "uncounted", None, None
         return "success", self._success_operation(admission), None
 
     def _failure(self, admission: Admission, fault: Fault) -> Verdict:
@@ -329,6 +332,10 @@ class Gate(StoreView):
     def _succeeded(self, admission: Admission, started: float, result: object) -> None:
         self._conclude(self._judge_result(admission, result), admission, started, None)
 
+    def _completed(self, admission: Admission, started: float) -> None:
+        """A success with no value to judge (a ``with`` block, a permit, a generator)."""
+        self._conclude(self._judge_completion(admission), admission, started, None)
+
     async def _failed_async(
         self, exc: BaseException, admission: Admission, started: float | None
     ) -> Outcome:
@@ -338,6 +345,9 @@ class Gate(StoreView):
 
     async def _succeeded_async(self, admission: Admission, started: float, result: object) -> None:
         await self._conclude_async(self._judge_result(admission, result), admission, started, None)
+
+    async def _completed_async(self, admission: Admission, started: float) -> None:
+        await self._conclude_async(self._judge_completion(admission), admission, started, None)
 
     def _is_failure(self, outcome: Outcome, exc: BaseException) -> bool:
         """Whether a fallback on failure takes over: a failure, counted or not (a call a
