@@ -340,9 +340,9 @@ class CircuitBreaker(Permits):
         fallback: Fallback | None = None,
         fallback_on_failure: bool | None = None,
     ) -> Any:
-        """Decorate a sync or async function: ``@breaker``, or ``@breaker(fallback=...,
-        fallback_on_failure=...)`` (each one left out is the breaker's). See
-        :mod:`circuit_breaker.decorator`."""
+        """Decorate a function, coroutine function, generator or async generator function:
+        ``@breaker``, or ``@breaker(fallback=..., fallback_on_failure=...)`` (each one left
+        out is the breaker's). See :mod:`circuit_breaker.decorator`."""
         decorate = decorator(
             self,
             self.call,

@@ -2,21 +2,30 @@
 
 A plain function or coroutine function keeps the breaker's fast path inlined in its
 wrapper; with a fallback of the decorator's own, every call takes the fallback's path.
+
+Generator and async generator functions are judged when the generator finishes, not
+when it is created: admission happens when iteration starts, running to the end is a
+success, an exception is judged like one leaving ``call()``, and a generator its
+consumer closes early (``break``, ``close()``) is a success: it produced what was asked
+of it. A fallback's value stands in for the generator: its items are yielded instead.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
+from circuit_breaker.errors import CircuitOpenError
 from circuit_breaker.fallback import (
     Fallback,
     call_async_with_fallback,
     call_with_fallback,
     check_fallback,
+    fall_back,
+    fall_back_async,
 )
 from circuit_breaker.gate import Gate
 
@@ -68,6 +77,10 @@ def decorate(
 ) -> Callable[..., Any]:
     if not callable(fn):
         raise TypeError(f"a circuit breaker decorates a function, got {fn!r}")
+    if inspect.isasyncgenfunction(fn):
+        return _async_generator(breaker, choice, fn)
+    if inspect.isgeneratorfunction(fn):
+        return _generator(breaker, choice, fn)
     if choice != _Choice():
         return _with_fallback(breaker, call, call_async, choice, fn)
     if inspect.iscoroutinefunction(fn):
@@ -135,3 +148,92 @@ def _with_fallback(
         return call_with_fallback(breaker, fallback, on_failure, fn, args, kwargs)
 
     return wrapper
+
+
+def _generator(
+    breaker: Gate, choice: _Choice, fn: Callable[..., Generator[Any, Any, Any]]
+) -> Callable[..., Generator[Any, Any, Any]]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        fallback, on_failure = choice.resolve(breaker)
+        try:
+            admission = breaker._admit()
+        except CircuitOpenError as exc:
+            if fallback is None:
+                raise
+            return (yield from fall_back(fallback, exc, breaker.name))
+        started = breaker._clock()
+        try:
+            result = yield from fn(*args, **kwargs)
+        except GeneratorExit:  # the consumer stopped early
+            breaker._completed(admission, started)
+            raise
+        except BaseException as exc:
+            outcome = breaker._failed(exc, admission, started)
+            if fallback is None or not on_failure or not isinstance(exc, Exception):
+                raise
+            if not breaker._is_failure(outcome, exc):
+                raise
+            return (yield from fall_back(fallback, exc, breaker.name))
+        breaker._completed(admission, started)
+        return result
+
+    return wrapper
+
+
+def _async_generator(
+    breaker: Gate, choice: _Choice, fn: Callable[..., AsyncGenerator[Any, Any]]
+) -> Callable[..., AsyncGenerator[Any, Any]]:
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        fallback, on_failure = choice.resolve(breaker)
+        try:
+            admission = await breaker._admit_async()
+        except CircuitOpenError as exc:
+            if fallback is None:
+                raise
+            async for item in _items(await fall_back_async(fallback, exc)):
+                yield item
+            return
+        started = breaker._clock()
+        inner = None
+        try:
+            inner = fn(*args, **kwargs)
+            item = await anext(inner)
+            while True:  # what `yield from` does for generators: pass sends and throws on
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    raise
+                except BaseException as thrown:
+                    item = await inner.athrow(thrown)
+                else:
+                    item = await inner.asend(sent)
+        except StopAsyncIteration:
+            await breaker._completed_async(admission, started)
+            return
+        except GeneratorExit:  # the consumer stopped early
+            if inner is not None:
+                await inner.aclose()
+            await breaker._completed_async(admission, started)
+            raise
+        except BaseException as exc:
+            outcome = await breaker._failed_async(exc, admission, started)
+            if fallback is None or not on_failure or not isinstance(exc, Exception):
+                raise
+            if not breaker._is_failure(outcome, exc):
+                raise
+            async for item in _items(await fall_back_async(fallback, exc)):
+                yield item
+
+    return wrapper
+
+
+async def _items(value: Any) -> AsyncIterator[Any]:
+    """A fallback's items: from an async iterable or a plain one."""
+    if hasattr(value, "__aiter__"):
+        async for item in value:
+            yield item
+    else:
+        for item in value:
+            yield item
