@@ -180,6 +180,7 @@ class CircuitBreaker(Permits):
 
     @property
     def store(self) -> BreakerStore:
+        """Where the record lives: an observing breaker's is its private memory store."""
         return self._store
 
     @property
@@ -212,10 +213,17 @@ class CircuitBreaker(Permits):
         return self._config.jitter_enabled
 
     def reconfigure(self, config: BreakerConfig) -> None:
-        """Use ``config`` from the next call on; state, listeners and references stay."""
+        """Use ``config`` from the next call on; state, listeners and references stay.
+
+        Switching to ``mode="observe"`` moves the breaker to a private record (seeded with
+        the current one); switching back reads the configured store's record again.
+        """
         with self._lock:
             self._config = config
             self._update_fast_paths()
+        observe = config.mode == "observe"
+        if observe != (self._fleet is not None):
+            self._change_mode(observe)
 
     def add_listener(self, listener: Listener) -> None:
         with self._lock:
@@ -411,6 +419,7 @@ class CircuitBreaker(Permits):
             time.time() - store_now,
             self._store_health(),
             self._window_totals(store_now),
+            would_have_rejected=self._tally["would_reject"].value,
         )
 
     def _window_totals(self, store_now: float) -> Totals | None:

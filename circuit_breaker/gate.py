@@ -79,6 +79,7 @@ class Gate(StoreView):
         self._tally = {outcome: Counter() for outcome in OUTCOMES}
         self._count_success = self._tally["success"].increment
         self._count_rejection = self._tally["rejected"].increment
+        self._count_would_reject = self._tally["would_reject"].increment
         self._counting = False
         super().__init__(name, config, store, clock, listeners, load=load)
 
@@ -119,17 +120,17 @@ class Gate(StoreView):
         if state is DISABLED:
             return UNCOUNTED
         if state is FORCED_OPEN:
-            raise self._reject(record, None)
+            return self._rejected(record, None)
         store_now = self._store_time(local_now)
         if state is OPEN:
             retry_at = record.retry_at
             if retry_at is None or not store_now >= retry_at:
                 wait = None if retry_at is None else retry_at - store_now
-                raise self._reject(
+                return self._rejected(
                     record, wait if wait is not None and math.isfinite(wait) else None
                 )
         elif record.probe_until is not None and not store_now >= record.probe_until:
-            raise self._reject(record, None)  # HALF_OPEN: another call holds the permit
+            return self._rejected(record, None)  # HALF_OPEN: another call holds the permit
         return None
 
     def _acquire_probe(self, token: str) -> Admission:
@@ -199,7 +200,7 @@ class Gate(StoreView):
         retry_after = None
         if record.state is OPEN and record.retry_at is not None:
             retry_after = max(0.0, record.retry_at - result.now)
-        raise self._reject(record, retry_after)
+        return self._rejected(record, retry_after)
 
     def _fast_rejection(self, local_now: float) -> CircuitOpenError:
         """OPEN before its deadline, or FORCED_OPEN, known without reading the record."""
@@ -207,6 +208,14 @@ class Gate(StoreView):
         until = self._reject_until
         retry_after = None if until == math.inf else until - local_now
         return CircuitOpenError(self.name, self._record.state, retry_after)
+
+    def _rejected(self, record: BreakerRecord, retry_after: float | None) -> Admission:
+        """Raise CircuitOpenError; an observing breaker lets the call run instead, counted
+        as one it would have rejected and not counted otherwise (one probe still decides)."""
+        if self._config.mode == "observe":
+            self._count_would_reject()
+            return UNCOUNTED
+        raise self._reject(record, retry_after)
 
     def _reject(self, record: BreakerRecord, retry_after: float | None) -> CircuitOpenError:
         self._count_rejection()
@@ -351,7 +360,7 @@ class Gate(StoreView):
 
     def _is_failure(self, outcome: Outcome, exc: BaseException) -> bool:
         """Whether a fallback on failure takes over: a failure, counted or not (a call a
-        DISABLED breaker let through is not counted, yet it failed)."""
+        DISABLED or observing breaker let through is not counted, yet it failed)."""
         if outcome == "uncounted":
             return isinstance(exc, Exception) and self._counts_as_failure(exc)
         return outcome == "failure"

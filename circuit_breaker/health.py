@@ -3,8 +3,8 @@
 "fail" when a critical breaker is not CLOSED (the service cannot do its job: take it
 out of the load balancer), "warn" when another breaker is not CLOSED or when the shared
 store cannot be read (the states shown are then the process's guesses, not the fleet's),
-"pass" otherwise. The Django health endpoint and the django-health-check class both
-render this verdict.
+"pass" otherwise. An observing breaker rejects nothing: open, it is at most "warn".
+The Django health endpoint and the django-health-check class both render this verdict.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class Health:
 
 def judge(statuses: Mapping[str, BreakerStatus]) -> Health:
     not_closed = sorted(n for n, s in statuses.items() if s.state is not CircuitBreakerState.CLOSED)
-    critical = [n for n in not_closed if statuses[n].critical]
+    critical = [n for n in not_closed if statuses[n].critical and statuses[n].mode != "observe"]
     errors = sorted(
         {s.store.error or "no answer" for s in statuses.values() if not s.store.reachable}
     )
@@ -37,5 +37,6 @@ def judge(statuses: Mapping[str, BreakerStatus]) -> Health:
     if critical:
         return Health("fail", f"critical breakers not closed: {', '.join(critical)}", statuses)
     if not_closed:
-        return Health("warn", f"breakers not closed: {', '.join(not_closed)}", statuses)
+        names = (f"{n} (observing)" if statuses[n].mode == "observe" else n for n in not_closed)
+        return Health("warn", f"breakers not closed: {', '.join(names)}", statuses)
     return Health("pass", None, statuses)

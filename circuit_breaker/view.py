@@ -11,6 +11,12 @@ the last record (the outage fallback), and the process keeps deciding on its own
 probe permit or verdict taken that way is remembered by its token and settled with the
 store by the store's background thread as soon as the store answers again
 (:meth:`StoreView.flush`), so an orphan permit never locks the fleet out.
+
+An observing breaker (``mode="observe"``) keeps its record in a private memory store
+from the start and never follows the configured store: the mode is each process's own
+setting, so traffic a process only observes must never open the breaker for processes
+that enforce. Only manual actions, which are the operator's and not traffic, also reach
+the configured store.
 """
 
 from __future__ import annotations
@@ -82,6 +88,10 @@ class StoreView:
     ) -> None:
         self.name = name
         self._config = config
+        # An observer's configured store, reached by manual actions only (None: enforcing).
+        self._fleet: BreakerStore | None = None
+        if config.mode == "observe":
+            self._fleet, store = store, MemoryStore()
         self._store = store
         self._clock = clock
         self._listeners: tuple[Listener, ...] = tuple(listeners)
@@ -148,9 +158,14 @@ class StoreView:
         return result
 
     def _run_manual(self, operation: Operation, actor: str | None) -> StoreResult:
-        """A manual action reaches the store or fails loudly (StoreUnavailableError)."""
+        """A manual action reaches the store or fails loudly (StoreUnavailableError); an
+        observer's reaches the configured store first, then its private record."""
         local_now = self._clock()
-        result = self._store.apply(self.name, operation, self._config, self._store_time(local_now))
+        now = self._store_time(local_now)
+        fleet = self._fleet
+        if fleet is not None:
+            fleet.apply(self.name, operation, self._config, now)
+        result = self._store.apply(self.name, operation, self._config, now)
         self._accept(result, local_now, from_store=True, actor=actor)
         return result
 
@@ -163,6 +178,23 @@ class StoreView:
             self.lost(str(exc) or type(exc).__name__)
             return
         self._accept(results[self.name], local_now, from_store=True)
+
+    def _change_mode(self, observe: bool) -> None:
+        """Start observing (a private record, seeded with the current one) or stop (follow
+        the configured store again; its record wins, as after an outage)."""
+        with self._lock:
+            if observe:
+                fleet, self._store = self._store, MemoryStore({self.name: self._record})
+                self._fleet, self._fallback, self._store_error = fleet, None, None
+            else:
+                assert self._fleet is not None
+                fleet, self._store, self._fleet = self._fleet, self._fleet, None
+                self._fallback = MemoryStore({self.name: self._record})
+        if observe:
+            fleet.unwatch(self.name, self)
+        else:
+            fleet.watch(self.name, self)
+            self._sync_now()
 
     # -- what the store's background thread calls (the Follower protocol) ---------------
 
@@ -288,7 +320,7 @@ class StoreView:
             key = (old.value, new.value)
             self._transitions[key] = self._transitions.get(key, 0) + 1
         if origin == "local":
-            _log_transition(self.name, old, record, actor)
+            _log_transition(self.name, old, record, actor, self._config.mode)
         if self._listeners:
             event = BreakerEvent(
                 "state_change",
@@ -310,7 +342,7 @@ class StoreView:
 
 
 def _log_transition(
-    name: str, old: CircuitBreakerState, record: BreakerRecord, actor: str | None
+    name: str, old: CircuitBreakerState, record: BreakerRecord, actor: str | None, mode: str
 ) -> None:
     new = record.state
     retry_in = None
@@ -318,13 +350,15 @@ def _log_transition(
         retry_in = round(record.retry_at - record.opened_at, 3)
     logger.log(
         logging.WARNING if new in (OPEN, FORCED_OPEN) else logging.INFO,
-        "circuit breaker %r: %s -> %s (%s)%s",
+        "circuit breaker %r: %s -> %s (%s)%s%s",
         name,
         old.value,
         new.value,
         record.reason,
         "" if retry_in is None else f", retry in {retry_in:g}s",
+        "; observing: no call is rejected" if mode == "observe" else "",
         extra={
+            "mode": mode,
             "breaker": name,
             "from_state": old.value,
             "to_state": new.value,

@@ -136,6 +136,7 @@ def test_a_block_is_judged_like_a_call(clock: FakeClock) -> None:
         "failure": 2,
         "ignored": 1,
         "rejected": 1,
+        "would_reject": 0,
     }
 
 

@@ -161,6 +161,26 @@ def test_new_threshold_takes_effect_after_reload(
     assert breaker.state is CircuitBreakerState.OPEN
 
 
+def test_reload_switches_a_breaker_between_observe_and_enforce(
+    registry: BreakerRegistry, config_file: Path
+) -> None:
+    orders = registry.get("orders_db")
+    trip(orders)
+    observing = CONFIG.replace("failure_threshold: 8", "failure_threshold: 8, mode: observe")
+    write(config_file, observing)
+    assert registry.reload().rebuilt == ("orders_db",)
+    assert orders.state is CircuitBreakerState.OPEN  # it goes on from where it was...
+    assert orders.call(lambda: "ran") == "ran"  # ...and rejects nothing
+    assert registry.status(["orders_db"])["orders_db"]["would_have_rejected"] == 1
+    assert registry.health().status == "warn"
+
+    write(config_file, CONFIG)
+    registry.reload()
+    assert orders.store is registry.store
+    with pytest.raises(CircuitOpenError):  # the store's record again: still open
+        orders.call(lambda: "ran")
+
+
 def test_failure_on_result_from_yaml_judges_values_the_caller_still_gets(
     tmp_path: Path,
 ) -> None:

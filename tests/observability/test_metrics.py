@@ -127,7 +127,13 @@ def test_scripted_outage_and_recovery_is_exported_at_each_scrape(clock: FakeCloc
         "forced_open": 0,
         "disabled": 0,
     }
-    assert calls(opened, "payments") == {"success": 3, "failure": 2, "ignored": 1, "rejected": 4}
+    assert calls(opened, "payments") == {
+        "success": 3,
+        "failure": 2,
+        "ignored": 1,
+        "rejected": 4,
+        "would_reject": 0,
+    }
     assert transitions(opened, "payments") == {("closed", "open"): 1}
     assert value(opened, "circuit_breaker_consecutive_breaks", breaker="payments") == 1
     # Opened 20 s ago with a 60 s interval: the deadline is 40 s from the wall clock.
@@ -150,7 +156,13 @@ def test_scripted_outage_and_recovery_is_exported_at_each_scrape(clock: FakeCloc
     closed = scrape(prom)
     assert states(closed, "payments")["closed"] == 1
     assert sum(states(closed, "payments").values()) == 1
-    assert calls(closed, "payments") == {"success": 4, "failure": 2, "ignored": 1, "rejected": 4}
+    assert calls(closed, "payments") == {
+        "success": 4,
+        "failure": 2,
+        "ignored": 1,
+        "rejected": 4,
+        "would_reject": 0,
+    }
     assert transitions(closed, "payments") == {
         ("closed", "open"): 1,
         ("open", "half_open"): 1,
