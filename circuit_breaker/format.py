@@ -110,6 +110,14 @@ def setting_items(config: BreakerConfig) -> list[tuple[str, str]]:
     return items
 
 
+def would_reject_label(status: BreakerStatus) -> str | None:
+    """For an observing breaker: "would have rejected 1,204 calls"; None when enforcing."""
+    if status.mode != "observe":
+        return None
+    count = status.would_have_rejected
+    return f"would have rejected {count:,} call{'' if count == 1 else 's'}"
+
+
 def failures_label(status: BreakerStatus) -> str:
     """Failures so far against the threshold that opens the breaker: ``2/3``."""
     return f"{status.failure_count}/{status.config.failure_threshold}"

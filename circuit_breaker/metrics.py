@@ -11,14 +11,16 @@ lock-free counters (:meth:`CircuitBreaker.enable_call_counting`).
 Exported, per breaker (label ``breaker``):
 
 * ``circuit_breaker_state{state}``: 1 for the current state, 0 for the other four.
-* ``circuit_breaker_calls_total{outcome}``: success, failure, ignored, rejected.
+* ``circuit_breaker_calls_total{outcome}``: success, failure, ignored, rejected, and
+  would_reject: calls an observing breaker let through that it would have rejected.
 * ``circuit_breaker_transitions_total{from_state, to_state}``: changes this process made
   or learned of, so an OPEN shorter than the scrape interval still shows.
 * ``circuit_breaker_consecutive_breaks``: the trip number (0 when CLOSED).
 * ``circuit_breaker_next_retry_timestamp_seconds``: Unix time of the retry deadline
   while OPEN; 0 in every other state (no deadline ahead), so the series never vanishes.
 * ``circuit_breaker_exhausted``: 1 once the recovery schedule is exhausted.
-* ``circuit_breaker_info{profile, critical}``: always 1; join on it to select breakers.
+* ``circuit_breaker_info{profile, critical, mode}``: always 1; join on it to select
+  breakers (``mode`` is ``enforce`` or ``observe``).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ METRICS: dict[str, str] = {
         "Unix time of the retry deadline while open; 0 otherwise."
     ),
     "circuit_breaker_exhausted": "1 once the breaker's recovery schedule is exhausted.",
-    "circuit_breaker": "Static facts about the breaker (profile, critical).",
+    "circuit_breaker": "Static facts about the breaker (profile, critical, mode).",
 }
 
 
@@ -121,6 +123,7 @@ class BreakerCollector:
                 {
                     "profile": status.profile or "",
                     "critical": "true" if status.critical else "false",
+                    "mode": status.mode,
                 },
             )
         yield from (state, calls, moves, breaks, next_retry, exhausted, info)

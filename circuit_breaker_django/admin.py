@@ -46,6 +46,7 @@ from circuit_breaker.format import (
     short_phase,
     state_label,
     unreachable_notice,
+    would_reject_label,
 )
 from circuit_breaker_django import actions, registry
 from circuit_breaker_django.models import Breaker, Transition
@@ -285,11 +286,20 @@ class BreakerAdmin(BreakerModelAdmin):
 
     @admin.display(description="state")
     def state_badge(self, row: Breaker) -> SafeString:
-        """The badge, and under it whether the breaker is critical (it fails the health check)."""
+        """The badge, and under it whether the breaker is critical (it fails the health
+        check) or observing (it rejects nothing: what it would have rejected)."""
         status = _status(row)
         if status is None:
             return state_badge(None)
         badge = state_badge(status.state)
+        observing = would_reject_label(status)
+        if observing is not None:
+            return format_html(
+                '{}<span class="cb-sub cb-observing" title="{}">observing: {}</span>',
+                badge,
+                "Observe mode: no call is rejected; the state is what enforcing would do.",
+                observing,
+            )
         if not status.critical:
             return badge
         return format_html(
@@ -441,6 +451,7 @@ class BreakerAdmin(BreakerModelAdmin):
             "state_label": state_label(status.state),
             "retry_phase": retry_phase_label(status),
             "next_retry": next_retry_label(status),
+            "would_reject": would_reject_label(status),
             "config_items": setting_items(status.config),
             "store_notice": unreachable_notice([status]),
             "transitions": transitions,

@@ -44,11 +44,13 @@ def admin_settings(settings: Settings) -> None:
 
 
 def install_registry(
-    store: BreakerStore | None = None, clock: Callable[[], float] | None = None
+    store: BreakerStore | None = None,
+    clock: Callable[[], float] | None = None,
+    config: dict[str, Any] = BREAKERS,
 ) -> BreakerRegistry:
-    """Make the app use a fresh registry of BREAKERS (memory store unless ``store``)."""
+    """Make the app use a fresh registry of ``config`` (memory store unless ``store``)."""
     built = BreakerRegistry.from_dict(
-        BREAKERS, store=store, clock=clock, listeners=[record_transition]
+        config, store=store, clock=clock, listeners=[record_transition]
     )
     registry.configure(built)
     sync_breaker_rows(built.names())
@@ -86,6 +88,17 @@ def trip(name: str) -> None:
         with suppress(ConnectionError):
             breaker.call(refuse)
     assert breaker.state.value == "open"
+
+
+def observing_search_service() -> None:
+    """search_service observes; open, it let 1,204 calls through that it would have rejected."""
+    config = {**BREAKERS, "breakers": {**BREAKERS["breakers"]}}
+    config["breakers"]["search_service"] = {"profile": "api", "mode": "observe"}
+    install_registry(config=config)
+    trip("search_service")
+    breaker = registry.get("search_service")
+    for _ in range(1204):
+        breaker.call(lambda: None)
 
 
 def change_url(name: str) -> str:
