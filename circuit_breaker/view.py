@@ -198,10 +198,15 @@ class StoreView:
 
     # -- what the store's background thread calls (the Follower protocol) ---------------
 
+    # An observer follows no store: a delivery racing a switch to observe is dropped.
+
     def adopt(self, result: StoreResult) -> None:
-        self._accept(result, self._clock(), from_store=True)
+        if self._fleet is None:
+            self._accept(result, self._clock(), from_store=True)
 
     def lost(self, error: str) -> None:
+        if self._fleet is not None:
+            return
         with self._lock:
             if self._fallback is None:
                 self._fallback = MemoryStore({self.name: self._record})
@@ -210,6 +215,8 @@ class StoreView:
     def flush(self) -> None:
         """Send what the breaker owes the store: what became of probe permits taken while
         it was down, and this process's rate-rule counts."""
+        if self._fleet is not None:
+            return
         with self._lock:
             pending = list(self._unsettled.items())
         for token, operation in pending:

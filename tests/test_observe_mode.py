@@ -15,6 +15,7 @@ from circuit_breaker import (
     MemoryStore,
 )
 from circuit_breaker.health import judge
+from circuit_breaker.stores.base import StoreResult
 from tests.helpers import FakeClock, Invoke
 
 State = CircuitBreakerState
@@ -143,6 +144,23 @@ def test_manual_actions_reach_the_configured_store_and_the_private_record(
     observer.reset(actor="ops")
     enforcer.sync()
     assert enforcer.state is State.CLOSED and observer.state is State.CLOSED
+
+
+def test_an_observer_ignores_what_the_store_it_left_still_delivers(clock: FakeClock) -> None:
+    """The store's background thread may deliver a record just after a switch to observe."""
+    store = MemoryStore()
+    enforcer = make(clock, store=store, mode="enforce")
+    trip(enforcer)
+    breaker = make(clock, store=store, mode="enforce", name="recommendations")
+    breaker.reconfigure(breaker.config.replace(mode="observe"))
+    clock.advance(60)
+    assert breaker.call(ok) == "ok"  # its private probe closes its private record
+    fleet = store.load_many(["recommendations"], clock())["recommendations"]
+    assert fleet.record.state is State.OPEN
+    breaker.lost("the store went away")
+    breaker.adopt(StoreResult(fleet.record, fleet.now))
+    breaker.flush()
+    assert breaker.state is State.CLOSED and breaker.status().store.reachable
 
 
 def test_switching_to_observe_starts_from_the_current_state(clock: FakeClock) -> None:
