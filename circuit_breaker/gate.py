@@ -1,7 +1,8 @@
 """Admission and verdicts: what every entry point decides beyond the fast path.
 
 Each decision is made once, here, for sync and async callers alike: :meth:`Gate._admit`
-lets a call through or raises :class:`CircuitOpenError`; :meth:`Gate._judge_error` and
+lets a call through or raises :class:`CircuitOpenError` (an observing breaker lets it
+through instead, counted as one it would have rejected); :meth:`Gate._judge_error` and
 :meth:`Gate._success_operation` turn a call's outcome into the store operation (if any)
 that records it. The async variants only differ in running store I/O off the loop.
 """
