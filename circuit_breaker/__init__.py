@@ -14,6 +14,7 @@ from circuit_breaker.errors import (
 )
 from circuit_breaker.events import BreakerEvent, Listener
 from circuit_breaker.health import Health
+from circuit_breaker.permits import Permit
 from circuit_breaker.registry import BreakerRegistry, load_registry, sync_breakers
 from circuit_breaker.stores import BreakerStore, MemoryStore
 
@@ -31,6 +32,7 @@ __all__ = [
     "Health",
     "Listener",
     "MemoryStore",
+    "Permit",
     "RecoverySchedule",
     "StoreUnavailableError",
     "UnknownBreakerError",

@@ -8,22 +8,24 @@ in :mod:`circuit_breaker.gate`.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
 from typing import Any, ParamSpec, TypeVar, overload
 
 from circuit_breaker.core.config import BreakerConfig, InvalidSetting, check_name
 from circuit_breaker.core.operations import SetState
-from circuit_breaker.core.record import BreakerRecord
 from circuit_breaker.core.state import CircuitBreakerState
 from circuit_breaker.core.status import BreakerStatus, visible_state
-from circuit_breaker.core.window import Totals, bucket_key, merge, settled_key, settled_totals
+from circuit_breaker.decorator import Decorator, decorator
 from circuit_breaker.events import Listener
-from circuit_breaker.gate import Gate
+from circuit_breaker.fallback import (
+    Fallback,
+    call_async_with_fallback,
+    call_with_fallback,
+    check_fallback,
+)
+from circuit_breaker.permits import Permits
 from circuit_breaker.stores.base import BreakerStore
 from circuit_breaker.stores.memory import MemoryStore
 
@@ -44,7 +46,7 @@ def _in_seconds(minutes: Any) -> Any:
     return minutes * 60
 
 
-class CircuitBreaker(Gate):
+class CircuitBreaker(Permits):
     """Opens after ``failure_threshold`` consecutive failures (or when a failure or slow-call
     rate over a sliding window reaches its threshold); recovers on a hybrid schedule.
 
@@ -77,6 +79,8 @@ class CircuitBreaker(Gate):
         minimum_calls: int = 20,
         mode: str = "enforce",
         failure_statuses: Iterable[int] | None = None,
+        fallback: Fallback | None = None,
+        fallback_on_failure: bool = False,
         store: BreakerStore | None = None,
         clock: Callable[[], float] | None = None,
         listeners: Iterable[Listener] = (),
@@ -118,7 +122,7 @@ class CircuitBreaker(Gate):
             if parameter is None:
                 raise
             raise InvalidSetting(parameter, exc.expected, given_minutes[parameter]) from None
-        self._setup(name, config, store, clock, listeners)
+        self._setup(name, config, store, clock, listeners, fallback, fallback_on_failure)
 
     @classmethod
     def from_config(
@@ -130,11 +134,15 @@ class CircuitBreaker(Gate):
         clock: Callable[[], float] | None = None,
         listeners: Iterable[Listener] = (),
         load: bool = True,
+        fallback: Fallback | None = None,
+        fallback_on_failure: bool = False,
     ) -> CircuitBreaker:
         """A breaker from a ready configuration. ``load=False`` skips reading its record
         now (a registry reads all of its breakers in one round trip instead)."""
         breaker = cls.__new__(cls)
-        breaker._setup(name, config, store, clock, listeners, load=load)
+        breaker._setup(
+            name, config, store, clock, listeners, fallback, fallback_on_failure, load=load
+        )
         return breaker
 
     def _setup(
@@ -144,11 +152,16 @@ class CircuitBreaker(Gate):
         store: BreakerStore | None,
         clock: Callable[[], float] | None,
         listeners: Iterable[Listener],
+        fallback: Fallback | None = None,
+        fallback_on_failure: bool = False,
         *,
         load: bool = True,
     ) -> None:
         if clock is not None and not callable(clock):
             raise InvalidSetting("clock", "a zero-argument callable", clock)
+        check_fallback(fallback, fallback_on_failure)
+        self._fallback_handler = fallback
+        self._fallback_on_failure = fallback_on_failure
         super().__init__(
             check_name(name) if name is not None else f"breaker-{next(_anonymous)}",
             config,
@@ -171,6 +184,7 @@ class CircuitBreaker(Gate):
 
     @property
     def store(self) -> BreakerStore:
+        """Where the record lives: an observing breaker's is its private memory store."""
         return self._store
 
     @property
@@ -203,10 +217,17 @@ class CircuitBreaker(Gate):
         return self._config.jitter_enabled
 
     def reconfigure(self, config: BreakerConfig) -> None:
-        """Use ``config`` from the next call on; state, listeners and references stay."""
+        """Use ``config`` from the next call on; state, listeners and references stay.
+
+        Switching to ``mode="observe"`` moves the breaker to a private record (seeded with
+        the current one); switching back reads the configured store's record again.
+        """
         with self._lock:
             self._config = config
             self._update_fast_paths()
+        observe = config.mode == "observe"
+        if observe != (self._fleet is not None):
+            self._change_mode(observe)
 
     def add_listener(self, listener: Listener) -> None:
         with self._lock:
@@ -249,6 +270,11 @@ class CircuitBreaker(Gate):
             if self._counting:
                 self._count_success()
             return result
+        fallback = self._fallback_handler
+        if fallback is not None:
+            on_failure = self._fallback_on_failure
+            value: R = call_with_fallback(self, fallback, on_failure, fn, args, kwargs)
+            return value
         admission = self._admit()
         started = self._clock()
         try:
@@ -285,6 +311,11 @@ class CircuitBreaker(Gate):
             if self._counting:
                 self._count_success()
             return result
+        fallback = self._fallback_handler
+        if fallback is not None:
+            on_failure = self._fallback_on_failure
+            value: R = await call_async_with_fallback(self, fallback, on_failure, fn, args, kwargs)
+            return value
         admission = await self._admit_async()
         started = self._clock()
         try:
@@ -298,51 +329,40 @@ class CircuitBreaker(Gate):
     async_call = call_async
 
     @overload
-    def __call__(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
+    def __call__(self, fn: Callable[P, Awaitable[R]], /) -> Callable[P, Awaitable[R]]: ...
 
     @overload
-    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]: ...
+    def __call__(self, fn: Callable[P, R], /) -> Callable[P, R]: ...
 
-    def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
-        """Decorate a sync or async function; the fast path is inlined in the wrapper
-        (a breaker with a rate window takes ``call``'s, which counts the call)."""
-        breaker = self
-        if inspect.iscoroutinefunction(fn):
-            call_async = self.call_async
+    @overload
+    def __call__(
+        self,
+        fn: None = None,
+        /,
+        *,
+        fallback: Fallback | None = None,
+        fallback_on_failure: bool | None = None,
+    ) -> Decorator: ...
 
-            @functools.wraps(fn)
-            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-                admission = breaker._hot
-                if admission is not None:
-                    try:
-                        result = await (fn(*args, **kwargs) if kwargs else fn(*args))  # type: ignore[call-arg]
-                    except BaseException as exc:
-                        await breaker._failed_async(exc, admission, None)
-                        raise
-                    if breaker._counting:
-                        breaker._count_success()
-                    return result
-                return await call_async(fn, *args, **kwargs)
-
-            return async_wrapper
-
-        call = self.call
-
-        @functools.wraps(fn)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-            admission = breaker._hot
-            if admission is not None:
-                try:
-                    result = fn(*args, **kwargs) if kwargs else fn(*args)  # type: ignore[call-arg]
-                except BaseException as exc:
-                    breaker._failed(exc, admission, None)
-                    raise
-                if breaker._counting:
-                    breaker._count_success()
-                return result
-            return call(fn, *args, **kwargs)
-
-        return wrapper
+    def __call__(
+        self,
+        fn: Callable[P, Any] | None = None,
+        /,
+        *,
+        fallback: Fallback | None = None,
+        fallback_on_failure: bool | None = None,
+    ) -> Any:
+        """Decorate a function, coroutine function, generator or async generator function:
+        ``@breaker``, or ``@breaker(fallback=..., fallback_on_failure=...)`` (each one left
+        out is the breaker's). See :mod:`circuit_breaker.decorator`."""
+        decorate = decorator(
+            self,
+            self.call,
+            self.call_async,
+            fallback=fallback,
+            fallback_on_failure=fallback_on_failure,
+        )
+        return decorate if fn is None else decorate(fn)
 
     # -- manual control ----------------------------------------------------------------
 
@@ -403,30 +423,7 @@ class CircuitBreaker(Gate):
             time.time() - store_now,
             self._store_health(),
             self._window_totals(store_now),
-        )
-
-    def _judged_record(self) -> BreakerRecord:
-        """The record, with the last failure of a rate window judged in this process (a
-        rate rule alone sends no failure to a local store until it trips)."""
-        record, window = self._record, self._window
-        if window is None or (self._store.shared and self._fallback is None):
-            return record
-        recent = window.last_failure
-        if recent is None or (record.last_failure and record.last_failure.at >= recent.at):
-            return record
-        return replace(record, last_failure=recent)
-
-    def _window_totals(self, store_now: float) -> Totals | None:
-        """The window the verdict looks at: this process's, or the fleet's settled part."""
-        rules, window = self._config.window, self._window
-        if rules is None or window is None:
-            return None
-        if not self._store.shared or self._fallback is not None:
-            return window.totals(store_now)
-        settled = settled_key(rules, store_now, self._store.flush_interval)
-        current = bucket_key(rules, store_now)  # buckets the window slid past count no more
-        return settled_totals(
-            merge(self._record.window, (), rules, current, settled), rules, settled
+            would_have_rejected=self._tally["would_reject"].value,
         )
 
     def get_status_info(self) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def dispatch(listeners: Sequence[Listener], event: BreakerEvent) -> None:
             )
 
 
-OUTCOMES = ("success", "failure", "ignored", "rejected")
+OUTCOMES = ("success", "failure", "ignored", "rejected", "would_reject")
 
 
 class Counter:

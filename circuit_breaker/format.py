@@ -170,6 +170,14 @@ def rate_label(status: BreakerStatus) -> str | None:
     return ", ".join(parts)
 
 
+def would_reject_label(status: BreakerStatus) -> str | None:
+    """For an observing breaker: "would have rejected 1,204 calls"; None when enforcing."""
+    if status.mode != "observe":
+        return None
+    count = status.would_have_rejected
+    return f"would have rejected {count:,} call{'' if count == 1 else 's'}"
+
+
 def failures_label(status: BreakerStatus) -> str:
     """What the breaker's rules count so far: the streak (``2/3``), the rates over the
     window (``12% of 40 (>=50%)``), or both."""

@@ -1,7 +1,8 @@
 """Admission and verdicts: what every entry point decides beyond the fast path.
 
 Each decision is made once, here, for sync and async callers alike: :meth:`Gate._admit`
-lets a call through or raises :class:`CircuitOpenError`; :meth:`Gate._judge_error` and
+lets a call through or raises :class:`CircuitOpenError` (an observing breaker lets it
+through instead, counted as one it would have rejected); :meth:`Gate._judge_error` and
 :meth:`Gate._success_operation` turn a call's outcome into the store operation (if any)
 that records it. The async variants only differ in running store I/O off the loop.
 """
@@ -79,6 +80,7 @@ class Gate(StoreView):
         self._tally = {outcome: Counter() for outcome in OUTCOMES}
         self._count_success = self._tally["success"].increment
         self._count_rejection = self._tally["rejected"].increment
+        self._count_would_reject = self._tally["would_reject"].increment
         self._counting = False
         super().__init__(name, config, store, clock, listeners, load=load)
 
@@ -119,17 +121,17 @@ class Gate(StoreView):
         if state is DISABLED:
             return UNCOUNTED
         if state is FORCED_OPEN:
-            raise self._reject(record, None)
+            return self._rejected(record, None)
         store_now = self._store_time(local_now)
         if state is OPEN:
             retry_at = record.retry_at
             if retry_at is None or not store_now >= retry_at:
                 wait = None if retry_at is None else retry_at - store_now
-                raise self._reject(
+                return self._rejected(
                     record, wait if wait is not None and math.isfinite(wait) else None
                 )
         elif record.probe_until is not None and not store_now >= record.probe_until:
-            raise self._reject(record, None)  # HALF_OPEN: another call holds the permit
+            return self._rejected(record, None)  # HALF_OPEN: another call holds the permit
         return None
 
     def _acquire_probe(self, token: str) -> Admission:
@@ -199,7 +201,7 @@ class Gate(StoreView):
         retry_after = None
         if record.state is OPEN and record.retry_at is not None:
             retry_after = max(0.0, record.retry_at - result.now)
-        raise self._reject(record, retry_after)
+        return self._rejected(record, retry_after)
 
     def _fast_rejection(self, local_now: float) -> CircuitOpenError:
         """OPEN before its deadline, or FORCED_OPEN, known without reading the record."""
@@ -207,6 +209,14 @@ class Gate(StoreView):
         until = self._reject_until
         retry_after = None if until == math.inf else until - local_now
         return CircuitOpenError(self.name, self._record.state, retry_after)
+
+    def _rejected(self, record: BreakerRecord, retry_after: float | None) -> Admission:
+        """Raise CircuitOpenError; an observing breaker lets the call run instead, counted
+        as one it would have rejected and not counted otherwise (one probe still decides)."""
+        if self._config.mode == "observe":
+            self._count_would_reject()
+            return UNCOUNTED
+        raise self._reject(record, retry_after)
 
     def _reject(self, record: BreakerRecord, retry_after: float | None) -> CircuitOpenError:
         self._count_rejection()
@@ -233,10 +243,8 @@ class Gate(StoreView):
 
     def _judge_result(self, admission: Admission, result: object) -> Verdict:
         """A returned value: a success, unless ``failure_on_result`` says otherwise."""
-        if not admission.counted:
-            return "uncounted", None, None
         judge = self._config.failure_on_result
-        if judge is not None:
+        if judge is not None and admission.counted:
             try:
                 failed = bool(judge(result))
             except Exception:
@@ -244,6 +252,11 @@ class Gate(StoreView):
                 failed = False
             if failed:
                 return self._failure(admission, Fault.from_result(result))
+        return self._judge_completion(admission)
+
+    def _judge_completion(self, admission: Admission) -> Verdict:
+        if not admission.counted:
+            return "uncounted", None, None
         return "success", self._success_operation(admission), None
 
     def _failure(self, admission: Admission, fault: Fault) -> Verdict:
@@ -321,19 +334,37 @@ class Gate(StoreView):
         else:
             self._store.flush_soon()  # this process alone would trip it: no need to wait
 
-    def _failed(self, exc: BaseException, admission: Admission, started: float | None) -> None:
-        self._conclude(self._judge_error(exc, admission), admission, started, exc)
+    def _failed(self, exc: BaseException, admission: Admission, started: float | None) -> Outcome:
+        verdict = self._judge_error(exc, admission)
+        self._conclude(verdict, admission, started, exc)
+        return verdict[0]
 
     def _succeeded(self, admission: Admission, started: float, result: object) -> None:
         self._conclude(self._judge_result(admission, result), admission, started, None)
 
+    def _completed(self, admission: Admission, started: float) -> None:
+        """A success with no value to judge (a ``with`` block, a permit, a generator)."""
+        self._conclude(self._judge_completion(admission), admission, started, None)
+
     async def _failed_async(
         self, exc: BaseException, admission: Admission, started: float | None
-    ) -> None:
-        await self._conclude_async(self._judge_error(exc, admission), admission, started, exc)
+    ) -> Outcome:
+        verdict = self._judge_error(exc, admission)
+        await self._conclude_async(verdict, admission, started, exc)
+        return verdict[0]
 
     async def _succeeded_async(self, admission: Admission, started: float, result: object) -> None:
         await self._conclude_async(self._judge_result(admission, result), admission, started, None)
+
+    async def _completed_async(self, admission: Admission, started: float) -> None:
+        await self._conclude_async(self._judge_completion(admission), admission, started, None)
+
+    def _is_failure(self, outcome: Outcome, exc: BaseException) -> bool:
+        """Whether a fallback on failure takes over: a failure, counted or not (a call a
+        DISABLED or observing breaker let through is not counted, yet it failed)."""
+        if outcome == "uncounted":
+            return isinstance(exc, Exception) and self._counts_as_failure(exc)
+        return outcome == "failure"
 
     async def _conclude_async(
         self,

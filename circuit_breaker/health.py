@@ -4,8 +4,9 @@
 out of the load balancer) -- also while the shared store cannot be read, since this
 process then rejects on its own state; "warn" when the shared store cannot be read (the
 states shown are then the process's guesses, not the fleet's) or another breaker is not
-CLOSED; "pass" otherwise. The Django health endpoint and the django-health-check class both
-render this verdict.
+CLOSED; "pass" otherwise. An observing breaker rejects nothing: open, it is at most
+"warn". The Django health endpoint and the django-health-check class both render this
+verdict.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class Health:
 
 def judge(statuses: Mapping[str, BreakerStatus]) -> Health:
     not_closed = sorted(n for n, s in statuses.items() if s.state is not CircuitBreakerState.CLOSED)
-    critical = [n for n in not_closed if statuses[n].critical]
+    critical = [n for n in not_closed if statuses[n].critical and statuses[n].mode != "observe"]
     errors = sorted(
         {s.store.error or "no answer" for s in statuses.values() if not s.store.reachable}
     )
@@ -40,5 +41,6 @@ def judge(statuses: Mapping[str, BreakerStatus]) -> Health:
     if unreachable:
         return Health("warn", unreachable, statuses)
     if not_closed:
-        return Health("warn", f"breakers not closed: {', '.join(not_closed)}", statuses)
+        names = (f"{n} (observing)" if statuses[n].mode == "observe" else n for n in not_closed)
+        return Health("warn", f"breakers not closed: {', '.join(names)}", statuses)
     return Health("pass", None, statuses)

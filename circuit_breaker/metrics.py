@@ -11,14 +11,16 @@ lock-free counters (:meth:`CircuitBreaker.enable_call_counting`).
 Exported, per breaker (label ``breaker``):
 
 * ``circuit_breaker_state{state}``: 1 for the current state, 0 for the other four.
-* ``circuit_breaker_calls_total{outcome}``: success, failure, ignored, rejected.
+* ``circuit_breaker_calls_total{outcome}``: success, failure, ignored, rejected, and
+  would_reject: calls an observing breaker let through that it would have rejected.
 * ``circuit_breaker_transitions_total{from_state, to_state}``: changes this process made
   or learned of, so an OPEN shorter than the scrape interval still shows.
 * ``circuit_breaker_consecutive_breaks``: the trip number (0 when CLOSED).
 * ``circuit_breaker_next_retry_timestamp_seconds``: Unix time of the retry deadline
   while OPEN; 0 in every other state (no deadline ahead), so the series never vanishes.
 * ``circuit_breaker_exhausted``: 1 once the recovery schedule is exhausted.
-* ``circuit_breaker_info{profile, critical}``: always 1; join on it to select breakers.
+* ``circuit_breaker_info{profile, critical, mode}``: always 1; join on it to select
+  breakers (``mode`` is ``enforce`` or ``observe``).
 * ``circuit_breaker_window_calls``, ``circuit_breaker_window_failure_rate``,
   ``circuit_breaker_window_slow_call_rate``: the window the rate rules judge (the fleet's
   settled part on a shared store), rates as fractions 0-1; only for breakers that count
@@ -63,7 +65,7 @@ METRICS: dict[str, str] = {
         "Unix time of the retry deadline while open; 0 otherwise."
     ),
     "circuit_breaker_exhausted": "1 once the breaker's recovery schedule is exhausted.",
-    "circuit_breaker": "Static facts about the breaker (profile, critical).",
+    "circuit_breaker": "Static facts about the breaker (profile, critical, mode).",
     "circuit_breaker_window_calls": "Calls in the window the rate rules judge.",
     "circuit_breaker_window_failure_rate": "Share of the window's calls that failed (0-1).",
     "circuit_breaker_window_slow_call_rate": "Share of the window's calls that were slow (0-1).",
@@ -130,6 +132,7 @@ class BreakerCollector:
                 {
                     "profile": status.profile or "",
                     "critical": "true" if status.critical else "false",
+                    "mode": status.mode,
                 },
             )
             totals = status.window

@@ -11,6 +11,12 @@ the last record (the outage fallback), and the process keeps deciding on its own
 probe permit or verdict taken that way is remembered by its token and settled with the
 store by the store's background thread as soon as the store answers again
 (:meth:`StoreView.flush`), so an orphan permit never locks the fleet out.
+
+An observing breaker (``mode="observe"``) keeps its record in a private memory store
+from the start and never follows the configured store: the mode is each process's own
+setting, so traffic a process only observes must never open the breaker for processes
+that enforce. Only manual actions, which are the operator's and not traffic, also reach
+the configured store.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from circuit_breaker.core.config import BreakerConfig
 from circuit_breaker.core.operations import (
@@ -33,6 +40,7 @@ from circuit_breaker.core.record import FRESH_RECORD, BreakerRecord
 from circuit_breaker.core.schedule import jitter_factor
 from circuit_breaker.core.state import CircuitBreakerState
 from circuit_breaker.core.status import StoreHealth, visible_state
+from circuit_breaker.core.window import Totals, bucket_key, merge, settled_key, settled_totals
 from circuit_breaker.errors import StoreUnavailableError
 from circuit_breaker.events import BreakerEvent, Listener, dispatch
 from circuit_breaker.local_window import LocalWindow
@@ -65,6 +73,10 @@ UNCOUNTED = Admission(-1, counted=False)
 class StoreView:
     """The record-following half of a breaker (see the module docstring)."""
 
+    # Set by the breaker (see fallback.py); with a fallback on failure, no fast path.
+    _fallback_handler: Callable[[Exception], Any] | None = None
+    _fallback_on_failure = False
+
     def __init__(
         self,
         name: str,
@@ -77,6 +89,10 @@ class StoreView:
     ) -> None:
         self.name = name
         self._config = config
+        # An observer's configured store, reached by manual actions only (None: enforcing).
+        self._fleet: BreakerStore | None = None
+        if config.mode == "observe":
+            self._fleet, store = store, MemoryStore()
         self._store = store
         self._clock = clock
         self._listeners: tuple[Listener, ...] = tuple(listeners)
@@ -143,9 +159,14 @@ class StoreView:
         return result
 
     def _run_manual(self, operation: Operation, actor: str | None) -> StoreResult:
-        """A manual action reaches the store or fails loudly (StoreUnavailableError)."""
+        """A manual action reaches the store or fails loudly (StoreUnavailableError); an
+        observer's reaches the configured store first, then its private record."""
         local_now = self._clock()
-        result = self._store.apply(self.name, operation, self._config, self._store_time(local_now))
+        now = self._store_time(local_now)
+        fleet = self._fleet
+        if fleet is not None:
+            fleet.apply(self.name, operation, self._config, now)
+        result = self._store.apply(self.name, operation, self._config, now)
         self._accept(result, local_now, from_store=True, actor=actor)
         return result
 
@@ -159,12 +180,34 @@ class StoreView:
             return
         self._accept(results[self.name], local_now, from_store=True)
 
+    def _change_mode(self, observe: bool) -> None:
+        """Start observing (a private record, seeded with the current one) or stop (follow
+        the configured store again; its record wins, as after an outage)."""
+        with self._lock:
+            if observe:
+                fleet, self._store = self._store, MemoryStore({self.name: self._record})
+                self._fleet, self._fallback, self._store_error = fleet, None, None
+            else:
+                assert self._fleet is not None
+                fleet, self._store, self._fleet = self._fleet, self._fleet, None
+                self._fallback = MemoryStore({self.name: self._record})
+        if observe:
+            fleet.unwatch(self.name, self)
+        else:
+            fleet.watch(self.name, self)
+            self._sync_now()
+
     # -- what the store's background thread calls (the Follower protocol) ---------------
 
+    # An observer follows no store: a delivery racing a switch to observe is dropped.
+
     def adopt(self, result: StoreResult) -> None:
-        self._accept(result, self._clock(), from_store=True)
+        if self._fleet is None:
+            self._accept(result, self._clock(), from_store=True)
 
     def lost(self, error: str) -> None:
+        if self._fleet is not None:
+            return
         with self._lock:
             if self._fallback is None:
                 self._fallback = MemoryStore({self.name: self._record})
@@ -173,6 +216,8 @@ class StoreView:
     def flush(self) -> None:
         """Send what the breaker owes the store: what became of probe permits taken while
         it was down, and this process's rate-rule counts."""
+        if self._fleet is not None:
+            return
         with self._lock:
             pending = list(self._unsettled.items())
         for token, operation in pending:
@@ -254,7 +299,7 @@ class StoreView:
             window.restart(record.generation)  # opened or closed: the window starts empty
         self._window = window
         quiet = not self._listeners  # listeners want every event: take the full path
-        plain = config.failure_on_result is None
+        plain = config.failure_on_result is None and not self._fallback_on_failure
         hot = quiet and plain and record.state is CLOSED and not record.failure_count
         self._hot = self._ordinary if hot and window is None else None
         self._windowed = window if hot else None
@@ -270,6 +315,30 @@ class StoreView:
         error = self._store_error
         return StoreHealth(reachable=self._fallback is None, error=error)
 
+    def _judged_record(self) -> BreakerRecord:
+        """The record, with the last failure of a rate window judged in this process (a
+        rate rule alone sends no failure to a local store until it trips)."""
+        record, window = self._record, self._window
+        if window is None or (self._store.shared and self._fallback is None):
+            return record
+        recent = window.last_failure
+        if recent is None or (record.last_failure and record.last_failure.at >= recent.at):
+            return record
+        return replace(record, last_failure=recent)
+
+    def _window_totals(self, store_now: float) -> Totals | None:
+        """The window the verdict looks at: this process's, or the fleet's settled part."""
+        rules, window = self._config.window, self._window
+        if rules is None or window is None:
+            return None
+        if not self._store.shared or self._fallback is not None:
+            return window.totals(store_now)
+        settled = settled_key(rules, store_now, self._store.flush_interval)
+        current = bucket_key(rules, store_now)  # buckets the window slid past count no more
+        return settled_totals(
+            merge(self._record.window, (), rules, current, settled), rules, settled
+        )
+
     # -- transitions: logs, events, counts ---------------------------------------------
 
     def _state_changed(
@@ -284,7 +353,7 @@ class StoreView:
             key = (old.value, new.value)
             self._transitions[key] = self._transitions.get(key, 0) + 1
         if origin == "local":
-            _log_transition(self.name, old, record, actor)
+            _log_transition(self.name, old, record, actor, self._config.mode)
         if self._listeners:
             event = BreakerEvent(
                 "state_change",
@@ -306,7 +375,7 @@ class StoreView:
 
 
 def _log_transition(
-    name: str, old: CircuitBreakerState, record: BreakerRecord, actor: str | None
+    name: str, old: CircuitBreakerState, record: BreakerRecord, actor: str | None, mode: str
 ) -> None:
     new = record.state
     retry_in = None
@@ -314,13 +383,15 @@ def _log_transition(
         retry_in = round(record.retry_at - record.opened_at, 3)
     logger.log(
         logging.WARNING if new in (OPEN, FORCED_OPEN) else logging.INFO,
-        "circuit breaker %r: %s -> %s (%s)%s",
+        "circuit breaker %r: %s -> %s (%s)%s%s",
         name,
         old.value,
         new.value,
         record.reason,
         "" if retry_in is None else f", retry in {retry_in:g}s",
+        "; observing: no call is rejected" if mode == "observe" else "",
         extra={
+            "mode": mode,
             "breaker": name,
             "from_state": old.value,
             "to_state": new.value,

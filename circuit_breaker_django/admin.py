@@ -51,6 +51,7 @@ from circuit_breaker.format import (
     tripped_by_label,
     unreachable_notice,
     window_size_label,
+    would_reject_label,
 )
 from circuit_breaker.stores import BreakerStore
 from circuit_breaker_django import actions, registry
@@ -369,11 +370,20 @@ class BreakerAdmin(BreakerModelAdmin):
 
     @admin.display(description="state")
     def state_badge(self, row: Breaker) -> SafeString:
-        """The badge, and under it whether the breaker is critical (it fails the health check)."""
+        """The badge, and under it whether the breaker is critical (it fails the health
+        check) or observing (it rejects nothing: what it would have rejected)."""
         status = _status(row)
         if status is None:
             return state_badge(None)
         badge = state_badge(status.state)
+        observing = would_reject_label(status)
+        if observing is not None:
+            return format_html(
+                '{}<span class="cb-sub cb-observing" title="{}">observing: {}</span>',
+                badge,
+                "Observe mode: no call is rejected; the state is what enforcing would do.",
+                observing,
+            )
         if not status.critical:
             return badge
         return format_html(
@@ -525,6 +535,7 @@ class BreakerAdmin(BreakerModelAdmin):
             "streak": streak_text(status),
             "tripped_by": None if status.tripped_by is None else tripped_by_label(status),
             "window_rows": window_rows(status, registry.get(row.name).store),
+            "would_reject": would_reject_label(status),
             "config_items": setting_items(status.config),
             "store_notice": unreachable_notice([status]),
             "transitions": transitions,

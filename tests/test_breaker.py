@@ -622,7 +622,13 @@ def test_call_counting_tallies_outcomes_without_listeners(clock: FakeClock) -> N
         cb.call(fail)
     with pytest.raises(CircuitOpenError):
         cb.call(ok)
-    assert cb.call_counts() == {"success": 1, "failure": 1, "ignored": 0, "rejected": 1}
+    assert cb.call_counts() == {
+        "success": 1,
+        "failure": 1,
+        "ignored": 0,
+        "rejected": 1,
+        "would_reject": 0,
+    }
     assert cb.transition_counts() == {("closed", "open"): 1}
 
 

@@ -161,6 +161,49 @@ def test_new_threshold_takes_effect_after_reload(
     assert breaker.state is CircuitBreakerState.OPEN
 
 
+def test_reload_switches_a_breaker_between_observe_and_enforce(
+    registry: BreakerRegistry, config_file: Path
+) -> None:
+    orders = registry.get("orders_db")
+    trip(orders)
+    observing = CONFIG.replace("failure_threshold: 8", "failure_threshold: 8, mode: observe")
+    write(config_file, observing)
+    assert registry.reload().rebuilt == ("orders_db",)
+    assert orders.state is CircuitBreakerState.OPEN  # it goes on from where it was...
+    assert orders.call(lambda: "ran") == "ran"  # ...and rejects nothing
+    assert registry.status(["orders_db"])["orders_db"]["would_have_rejected"] == 1
+    assert registry.health().status == "warn"
+
+    write(config_file, CONFIG)
+    registry.reload()
+    assert orders.store is registry.store
+    with pytest.raises(CircuitOpenError):  # the store's record again: still open
+        orders.call(lambda: "ran")
+
+
+def test_failure_on_result_from_yaml_judges_values_the_caller_still_gets(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path / "judged.yaml",
+        """\
+        breakers:
+          search:
+            failure_threshold: 2
+            failure_on_result: tests.config.sample_judges.is_error_page
+        """,
+    )
+    search = load_registry(path).get("search")
+    error_page = {"status": "error"}
+    assert search.call(lambda: error_page) is error_page
+    assert search.call(lambda: {"status": "ok"}) == {"status": "ok"}
+    assert search.failure_count == 0
+    for _ in range(2):
+        assert search.call(lambda: error_page) is error_page
+    assert search.state is CircuitBreakerState.OPEN
+    assert search.get_status_info()["last_failure"]["type"] == "dict"
+
+
 def test_reload_error_keeps_the_old_configuration(
     registry: BreakerRegistry, config_file: Path
 ) -> None:

@@ -1,10 +1,13 @@
-"""Importing the exception classes named in ``ignore_exceptions``."""
+"""Importing what a configuration names by dotted path: the exception classes of
+``ignore_exceptions`` and the ``failure_on_result`` predicate."""
 
 from __future__ import annotations
 
 import builtins
 import importlib
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 from circuit_breaker.errors import closest
 
@@ -32,7 +35,29 @@ class ExceptionImporter:
         return found
 
 
+def import_callable(path: str) -> Callable[..., Any]:
+    """The function (or other callable) at ``path``, like ``shop.health.is_error_page``."""
+    found = _resolve(path, callable)
+    if not callable(found):
+        kind = type(found).__name__
+        raise ImportFailure(f"{path!r} is not callable (it is a {kind})")
+    return found
+
+
+def _is_exception_class(value: object) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseException)
+
+
 def _import(path: str) -> type[BaseException]:
+    found = _resolve(path, _is_exception_class)
+    if not (isinstance(found, type) and issubclass(found, BaseException)):
+        kind = type(found).__name__
+        raise ImportFailure(f"{path!r} is not an exception class (it is a {kind})")
+    return found
+
+
+def _resolve(path: str, wanted: Callable[[object], bool]) -> object:
+    """The object at ``path``; ``wanted`` picks the names a "did you mean" may suggest."""
     parts = path.split(".")
     if len(parts) == 1:
         module, attributes = builtins, parts
@@ -44,11 +69,8 @@ def _import(path: str) -> type[BaseException]:
         try:
             found = getattr(found, attribute)
         except AttributeError:
-            raise ImportFailure(_missing(found, owner_name, attribute)) from None
+            raise ImportFailure(_missing(found, owner_name, attribute, wanted)) from None
         owner_name += f".{attribute}"
-    if not (isinstance(found, type) and issubclass(found, BaseException)):
-        kind = type(found).__name__
-        raise ImportFailure(f"{path!r} is not an exception class (it is a {kind})")
     return found
 
 
@@ -67,16 +89,16 @@ def _import_longest_module(parts: list[str]) -> tuple[ModuleType, list[str]]:
     raise ImportFailure(f"no module named {parts[0]!r}")
 
 
-def _missing(owner: object, owner_name: str, attribute: str) -> str:
-    exceptions = [
-        name
-        for name, value in getattr(owner, "__dict__", {}).items()
-        if isinstance(value, type) and issubclass(value, BaseException)
-    ]
-    hint = closest(attribute, exceptions)
+def _missing(
+    owner: object, owner_name: str, attribute: str, wanted: Callable[[object], bool]
+) -> str:
+    candidates = [name for name, value in getattr(owner, "__dict__", {}).items() if wanted(value)]
+    hint = closest(attribute, candidates)
     if owner is builtins:
-        message = f"{attribute!r} is not a built-in exception"
-        advice = "give the full dotted path, like package.module.Error"
+        exceptions = wanted is _is_exception_class
+        message = f"{attribute!r} is not a built-in {'exception' if exceptions else 'name'}"
+        example = "package.module.Error" if exceptions else "package.module.function"
+        advice = f"give the full dotted path, like {example}"
     else:
         message = f"{owner_name!r} has no attribute {attribute!r}"
         advice = ""

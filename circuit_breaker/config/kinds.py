@@ -223,3 +223,13 @@ def exception_path(value: Any) -> str | type[BaseException]:
     if not isinstance(value, str) or not _DOTTED.fullmatch(value):
         fail("expected the dotted path of an exception class, like shop.errors.CardDeclined")
     return str(value)
+
+
+def callable_path(value: Any) -> str | Callable[..., Any]:
+    """A dotted path to a function (imported later), or the callable itself."""
+    if callable(value) and not isinstance(value, str):
+        judge: Callable[..., Any] = value
+        return judge
+    if not isinstance(value, str) or not _DOTTED.fullmatch(value):
+        fail("expected the dotted path of a function, like shop.health.is_error_page")
+    return str(value)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator
 
 from circuit_breaker.config.kinds import (
+    callable_path,
     choice,
     duration,
     exception_path,
@@ -115,6 +116,7 @@ class Settings(BaseModel):
     ignore_exceptions: list[
         Annotated[str | type[BaseException], PlainValidator(exception_path)]
     ] = []
+    failure_on_result: Annotated[Any, PlainValidator(optional(callable_path))] = None
     critical: Flag = None
 
     def given(self) -> dict[str, Any]:

@@ -9,9 +9,10 @@ that one run reports every problem.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from circuit_breaker.config.exceptions import ExceptionImporter, ImportFailure
+from circuit_breaker.config.exceptions import ExceptionImporter, ImportFailure, import_callable
 from circuit_breaker.config.files import Document
 from circuit_breaker.config.models import BreakerSettings, ProfileSettings, Settings, StoreSettings
 from circuit_breaker.config.profiles import BUILTIN_PROFILES
@@ -186,6 +187,7 @@ class _Resolver:
             listed = self._alone(model, body, path, "ignore_exceptions")
             if listed:
                 self._import(listed, body, path)
+            self._import_judge(self._alone(model, body, path, "failure_on_result"), body, path)
             return None
         given = settings.given()
         if "ignore_exceptions" in given:
@@ -193,6 +195,11 @@ class _Resolver:
             if classes is None:
                 return None
             given["ignore_exceptions"] = classes
+        if isinstance(given.get("failure_on_result"), str):
+            judge = self._import_judge(given["failure_on_result"], body, path)
+            if judge is None:
+                return None
+            given["failure_on_result"] = judge
         return given
 
     def _name(self, key: str, part: Settings_ | None, body: Entry, path: KeyPath) -> str | None:
@@ -212,6 +219,18 @@ class _Resolver:
             return None
         alone, _ = validate(model, Entry({key: given}, body.where), path)
         return None if alone is None else getattr(alone, key)
+
+    def _import_judge(self, item: Any, body: Entry, path: KeyPath) -> Callable[..., Any] | None:
+        """The ``failure_on_result`` function a dotted path names; None once reported."""
+        if not isinstance(item, str):
+            return item if callable(item) else None
+        try:
+            return import_callable(item)
+        except ImportFailure as failure:
+            at: KeyPath = ("failure_on_result",)
+            where = body.locate(at)
+            self.problems.append(problem(str(failure), where, (*path, *at), item, show=True))
+            return None
 
     def _import(
         self, paths: list[str | type[BaseException]], body: Entry, path: KeyPath

@@ -58,6 +58,9 @@ class BreakerStatus:
     store: StoreHealth
     window: Totals | None
     tripped_by: str | None
+    would_have_rejected: int = 0
+    """Calls an observing breaker let through that enforcing would have rejected (this
+    process, since it started)."""
 
     @classmethod
     def from_record(
@@ -69,6 +72,8 @@ class BreakerStatus:
         wall_offset: float,
         store: StoreHealth,
         window: Totals | None = None,
+        *,
+        would_have_rejected: int = 0,
     ) -> BreakerStatus:
         """``wall_offset`` turns store-clock seconds into Unix time (store clocks may be
         monotonic)."""
@@ -111,6 +116,7 @@ class BreakerStatus:
             store=store,
             window=window if config.window is not None else None,
             tripped_by=record.tripped_by,
+            would_have_rejected=would_have_rejected,
         )
 
     @property
@@ -165,6 +171,7 @@ class BreakerStatus:
             "window": None if self.window is None else _window_dict(self.window),
             "tripped_by": self.tripped_by,
             "mode": self.mode,
+            "would_have_rejected": self.would_have_rejected,
         }
 
 

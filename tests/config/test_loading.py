@@ -15,6 +15,7 @@ from circuit_breaker.core.config import BreakerConfig
 from circuit_breaker.errors import ConfigError
 from tests.config.conftest import WriteYaml
 from tests.config.sample_errors import CardDeclined, Gateway
+from tests.config.sample_judges import is_error_page
 
 EVERY_SECTION = """\
 version: 1
@@ -202,6 +203,35 @@ def test_ignore_exceptions_forms() -> None:
         Gateway.Busy,
         KeyError,
     )
+
+
+def test_failure_on_result_is_imported_from_its_dotted_path(write_yaml: WriteYaml) -> None:
+    path = write_yaml(
+        "judged.yaml",
+        """\
+        profiles:
+          pages: {failure_on_result: tests.config.sample_judges.is_error_page}
+        breakers:
+          search: {profile: pages}
+          reports: {profile: pages, failure_on_result: null}  # null removes the profile's
+        """,
+    )
+    specs = load_config(path).breakers
+    assert specs["search"].config.failure_on_result is is_error_page
+    assert specs["reports"].config.failure_on_result is None
+    # from_dict also takes the function itself
+    given = config_from_dict({"breakers": {"search": {"failure_on_result": is_error_page}}})
+    assert given.breakers["search"].config.failure_on_result is is_error_page
+
+
+def test_a_bad_failure_on_result_is_a_located_config_error(write_yaml: WriteYaml) -> None:
+    path = write_yaml("bad.yaml", "breakers:\n  search:\n    failure_on_result: json.nope\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    (problem,) = caught.value.problems
+    assert (problem.file, problem.line) == (str(path), 3)
+    assert problem.path == "breakers.search.failure_on_result"
+    assert problem.message == "'json' has no attribute 'nope'"
 
 
 def test_include_is_relative_to_the_including_file(write_yaml: WriteYaml) -> None:

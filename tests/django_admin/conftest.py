@@ -90,6 +90,17 @@ def trip(name: str) -> None:
     assert breaker.state.value == "open"
 
 
+def observing_search_service() -> None:
+    """search_service observes; open, it let 1,204 calls through that it would have rejected."""
+    config = {**BREAKERS, "breakers": {**BREAKERS["breakers"]}}
+    config["breakers"]["search_service"] = {"profile": "api", "mode": "observe"}
+    install_registry(config=config)
+    trip("search_service")
+    breaker = registry.get("search_service")
+    for _ in range(1204):
+        breaker.call(lambda: None)
+
+
 def change_url(name: str) -> str:
     pk = Breaker.objects.get(name=name).pk
     return reverse("admin:circuit_breaker_django_breaker_change", args=(quote(pk),))

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from circuit_breaker_django import actions, registry
 from circuit_breaker_django.models import Transition
-from tests.django_admin.conftest import change_url, trip
+from tests.django_admin.conftest import change_url, observing_search_service, trip
 
 pytestmark = pytest.mark.django_db(transaction=True)  # rows synced on the app's own connection
 
@@ -37,6 +37,25 @@ def test_detail_shows_status_resolved_config_and_recent_transitions(
     assert "<h1>external_api</h1>" in html
     assert "Resolved configuration" in html
     assert "ConnectionError" in html
+
+
+def test_detail_says_an_observing_breaker_rejects_nothing_and_what_it_would_have(
+    admin_client: Client,
+) -> None:
+    observing_search_service()
+
+    html = admin_client.get(change_url("search_service")).content.decode()
+
+    assert (
+        "<strong>observing</strong>: no call is rejected; would have rejected 1,204 calls "
+        "in this process."
+    ) in html
+    assert (
+        '<tr><th scope="row">Mode</th><td>Observe: no call is rejected; would have rejected '
+        "1,204 calls</td></tr>"
+    ) in html
+    enforcing = admin_client.get(change_url("orders_db")).content.decode()
+    assert '<tr><th scope="row">Mode</th><td>Enforce</td></tr>' in enforcing
 
 
 def test_detail_offers_the_three_actions_to_a_user_who_may_change(admin_client: Client) -> None:

@@ -19,7 +19,12 @@ from circuit_breaker.stores.redis import RedisStore
 from circuit_breaker_django import registry
 from circuit_breaker_django.models import Breaker
 from circuit_breaker_django.store import DjangoStore
-from tests.django_admin.conftest import ALL_NAMES, install_registry, trip
+from tests.django_admin.conftest import (
+    ALL_NAMES,
+    install_registry,
+    observing_search_service,
+    trip,
+)
 from tests.helpers import FakeClock
 from tests.services import skip_or_fail
 
@@ -159,6 +164,18 @@ def test_a_non_critical_breaker_carries_no_mark(admin_client: Client) -> None:
     response = admin_client.get(reverse(LIST_URL), {"q": "orders_db"})
 
     assert 'class="cb-sub cb-critical"' not in response.content.decode()
+
+
+def test_an_observing_breaker_says_what_it_would_have_rejected(admin_client: Client) -> None:
+    observing_search_service()
+
+    response = admin_client.get(reverse(LIST_URL), {"q": "search_service"})
+
+    html = response.content.decode()
+    assert "observing: would have rejected 1,204 calls</span>" in html
+    assert 'class="cb-sub cb-observing"' in html
+    other = admin_client.get(reverse(LIST_URL), {"q": "orders_db"}).content.decode()
+    assert "cb-observing" not in other
 
 
 def test_the_name_wraps_after_underscores_over_its_profile(admin_client: Client) -> None:

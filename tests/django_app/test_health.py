@@ -59,6 +59,15 @@ def test_an_open_critical_breaker_fails_with_503(client: Client) -> None:
     assert (status, body["status"]) == (503, "fail")
 
 
+def test_an_open_observing_critical_breaker_only_warns(install: Install, client: Client) -> None:
+    observing = {"profile": "critical", "critical": True, "mode": "observe"}
+    install({"breakers": {"payment_gateway": observing}})
+    trip("payment_gateway")
+    status, body = get(client)
+    assert (status, body["status"]) == (200, "warn")
+    assert body["reason"] == "breakers not closed: payment_gateway (observing)"
+
+
 def test_anonymous_callers_see_names_and_states_only(client: Client) -> None:
     trip("external_api")
     _, body = get(client)

@@ -64,6 +64,24 @@ def test_automatic_transitions_are_stored(configured: Path, transactional_db: No
     assert row.consecutive_breaks == 1
 
 
+def test_failure_on_result_from_the_yaml_judges_values(
+    settings: Any, tmp_path: Path, transactional_db: None
+) -> None:
+    path = tmp_path / "judged.yaml"
+    path.write_text(
+        "breakers:\n"
+        "  search:\n"
+        "    failure_threshold: 1\n"
+        "    failure_on_result: tests.config.sample_judges.is_error_page\n"
+    )
+    settings.CIRCUIT_BREAKERS = {"CONFIG": [path], "STORE": "django"}
+    error_page = {"status": "error"}
+    assert registry.get("search").call(lambda: error_page) is error_page
+    assert registry.get("search").state.value == "open"
+    row = Transition.objects.get()
+    assert (row.breaker, row.to_state, row.reason) == ("search", "open", "threshold")
+
+
 def test_manual_actions_are_stored_with_the_user(configured: Path, transactional_db: None) -> None:
     user = get_user_model().objects.create_user("alice", password="x")
     breaker = registry.get("external_api")

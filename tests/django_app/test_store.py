@@ -198,6 +198,30 @@ def test_a_transition_is_three_statements_in_one_transaction(
     assert host.captured_queries == []  # the host's connection and transactions: untouched
 
 
+def test_an_observer_and_an_enforcer_of_one_name_never_share_the_row(
+    transactional_db: None, clock: FakeClock, make_django_store: Callable[..., DjangoStore]
+) -> None:
+    """Two processes, one observing: its calls never reach the row the other enforces."""
+    observer = make(make_django_store(), clock, mode="observe")
+    enforcer = make(make_django_store(), clock)
+    for _ in range(5):
+        fail(observer)
+    assert observer.state is OPEN and observer.status().would_have_rejected == 3
+    row = Breaker.objects.filter(name="external_api").first()
+    assert row is None or (row.state == "closed" and row.failure_count == 0)
+    enforcer.sync()
+    assert enforcer.state is CLOSED and enforcer.call(ok) == "ok"
+
+    fail(enforcer)
+    fail(enforcer)
+    assert Breaker.objects.get(name="external_api").state == "open"
+    observer.sync()
+    assert observer.consecutive_circuit_breaks == 1  # its own trip only
+    observer.reconfigure(observer.config.replace(mode="enforce"))
+    with pytest.raises(CircuitOpenError):  # now it follows the row
+        observer.call(ok)
+
+
 def test_concurrent_threads_lose_no_failure_count(
     transactional_db: None, make_django_store: Callable[..., DjangoStore]
 ) -> None:

@@ -127,19 +127,21 @@ def test_scripted_outage_and_recovery_is_exported_at_each_scrape(clock: FakeCloc
         "forced_open": 0,
         "disabled": 0,
     }
-    assert calls(opened, "payments") == {"success": 3, "failure": 2, "ignored": 1, "rejected": 4}
+    assert calls(opened, "payments") == {
+        "success": 3,
+        "failure": 2,
+        "ignored": 1,
+        "rejected": 4,
+        "would_reject": 0,
+    }
     assert transitions(opened, "payments") == {("closed", "open"): 1}
     assert value(opened, "circuit_breaker_consecutive_breaks", breaker="payments") == 1
     # Opened 20 s ago with a 60 s interval: the deadline is 40 s from the wall clock.
     next_retry = "circuit_breaker_next_retry_timestamp_seconds"
     assert value(opened, next_retry, breaker="payments") == pytest.approx(time.time() + 40, abs=2)
     assert value(opened, "circuit_breaker_exhausted", breaker="payments") == 0
-    assert (
-        value(
-            opened, "circuit_breaker_info", breaker="payments", profile="payments", critical="true"
-        )
-        == 1
-    )
+    info = {"profile": "payments", "critical": "true", "mode": "enforce"}
+    assert value(opened, "circuit_breaker_info", breaker="payments", **info) == 1
 
     clock.advance(41)
     due = scrape(prom)
@@ -150,7 +152,13 @@ def test_scripted_outage_and_recovery_is_exported_at_each_scrape(clock: FakeCloc
     closed = scrape(prom)
     assert states(closed, "payments")["closed"] == 1
     assert sum(states(closed, "payments").values()) == 1
-    assert calls(closed, "payments") == {"success": 4, "failure": 2, "ignored": 1, "rejected": 4}
+    assert calls(closed, "payments") == {
+        "success": 4,
+        "failure": 2,
+        "ignored": 1,
+        "rejected": 4,
+        "would_reject": 0,
+    }
     assert transitions(closed, "payments") == {
         ("closed", "open"): 1,
         ("open", "half_open"): 1,
@@ -194,6 +202,27 @@ def test_manual_states_are_exported(clock: FakeClock) -> None:
     }
 
 
+def test_an_observing_breaker_exports_what_it_would_have_rejected(clock: FakeClock) -> None:
+    cb = make(clock, mode="observe")
+    prom = exported(cb)
+    for _ in range(2):
+        with pytest.raises(Boom):
+            cb.call(fail)
+    for _ in range(3):
+        assert cb.call(ok) == "ok"
+    samples = scrape(prom)
+    assert states(samples, "payments")["open"] == 1  # what enforcing would do
+    assert calls(samples, "payments") == {
+        "success": 0,  # the calls it let through are not counted otherwise
+        "failure": 2,
+        "ignored": 0,
+        "rejected": 0,
+        "would_reject": 3,
+    }
+    info = {"profile": "", "critical": "false", "mode": "observe"}
+    assert value(samples, "circuit_breaker_info", breaker="payments", **info) == 1
+
+
 def test_register_counts_every_breaker_and_uses_the_default_labels(clock: FakeClock) -> None:
     first, second = make(clock, "first"), make(clock, "second")
     prom = CollectorRegistry()
@@ -204,7 +233,8 @@ def test_register_counts_every_breaker_and_uses_the_default_labels(clock: FakeCl
     samples = scrape(prom)
     assert calls(samples, "first")["success"] == 1
     assert calls(samples, "second")["success"] == 2
-    assert value(samples, "circuit_breaker_info", breaker="first", profile="", critical="false")
+    info = {"profile": "", "critical": "false", "mode": "enforce"}
+    assert value(samples, "circuit_breaker_info", breaker="first", **info)
 
 
 def test_breakers_added_by_a_reload_are_counted_from_the_next_scrape(clock: FakeClock) -> None:
@@ -298,9 +328,8 @@ def test_a_real_registry_reload_is_exported_without_re_registering(clock: FakeCl
     samples = scrape(prom)
     assert calls(samples, "external_api")["success"] == 1
     assert calls(samples, "orders_db")["success"] == 1
-    assert value(
-        samples, "circuit_breaker_info", breaker="orders_db", profile="db", critical="true"
-    )
+    info = {"profile": "db", "critical": "true", "mode": "enforce"}
+    assert value(samples, "circuit_breaker_info", breaker="orders_db", **info)
 
 
 WINDOW_METRICS = (
