@@ -26,8 +26,8 @@ DEFAULT_OUTPUT = Path(__file__).parent / "results" / "latest.json"
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="circuit-breaker side by side with pybreaker, circuitbreaker, "
-        "aiobreaker and purgatory, judged against the project's speed targets.",
+        description="circuit-breaker side by side with pybreaker, circuitbreaker, aiobreaker, "
+        "purgatory and interlock-cb, judged against the project's speed targets.",
     )
     parser.add_argument(
         "--quick",

@@ -15,6 +15,7 @@ PEER_MODULES = {
     "circuitbreaker": "circuitbreaker",
     "aiobreaker": "aiobreaker",
     "purgatory": "purgatory",
+    "interlock-cb": "interlock",
 }
 LONG_SECONDS = 10**6  # a recovery timeout no benchmark outlives
 
@@ -83,3 +84,12 @@ def purgatory_async_factory(threshold: int = 5) -> Any:
     return module.AsyncCircuitBreakerFactory(
         default_threshold=threshold, default_ttl=LONG_SECONDS
     )
+
+
+def interlock_breaker(name: str = "bench") -> Any:
+    """interlock-cb as its README shows it, default configuration: a count window of 100
+    calls, failure rate 50 %, slow calls (over 60 s) detected."""
+    module = load("interlock-cb")
+    assert module is not None
+    return module.CircuitBreaker(name=name)
+

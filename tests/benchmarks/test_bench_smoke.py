@@ -77,7 +77,9 @@ def test_report_names_machine_and_command(quick_run: tuple[str, dict[str, Any]])
     assert machine["python"] == sys.version.split()[0]
     assert "-m benchmarks --quick --output" in report["command"]
     assert report["date"]
-    assert set(report["peers"]) == {"pybreaker", "circuitbreaker", "aiobreaker", "purgatory"}
+    assert set(report["peers"]) == {
+        "pybreaker", "circuitbreaker", "aiobreaker", "purgatory", "interlock-cb"
+    }
 
 
 def test_terminal_table_lists_every_scenario(quick_run: tuple[str, dict[str, Any]]) -> None:
