@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import machine, peers
+from benchmarks.baseline import DEFAULT_REVISION
 from benchmarks.context import Context
 from benchmarks.harness import Settings
 from benchmarks.report import Row, failed, peers_detail, table, write_json
@@ -40,6 +41,13 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=list(SCENARIOS),
         metavar="SCENARIO",
         help=f"run only this scenario (repeatable): {', '.join(SCENARIOS)}",
+    )
+    parser.add_argument(
+        "--baseline",
+        default=DEFAULT_REVISION,
+        metavar="REV",
+        help="the git revision the baseline scenario times the current code against "
+        f"(default {DEFAULT_REVISION}, the core before its reshaping)",
     )
     parser.add_argument(
         "--output",
@@ -71,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "peers": versions,
         "peers_unavailable": unavailable,
         "scenarios": selected,
+        "baseline_revision": args.baseline,
     }
     print(f"{describe['cpu']} | {describe['cores']} cores | Python {describe['python']}"
           f" | load {describe['loadavg_at_start']}")
@@ -82,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="cb-bench-") as workdir:
-        context = Context(settings, Path(workdir))
+        context = Context(settings, Path(workdir), baseline_revision=args.baseline)
         try:
             for name in selected:
                 started = time.perf_counter()

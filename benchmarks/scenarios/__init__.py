@@ -8,6 +8,7 @@ from benchmarks.context import Context
 from benchmarks.report import Row
 from benchmarks.scenarios import (
     async_calls,
+    baseline,
     closed,
     fleet,
     health,
@@ -23,6 +24,7 @@ SCENARIOS: dict[str, Scenario] = {
     "closed_call": closed.run_call,
     "decorator": closed.run_decorator,
     "call_async": async_calls.run,
+    "baseline": baseline.run,
     "rejection": rejection.run,
     "threads": threads.run,
     "redis": redis_store.run,

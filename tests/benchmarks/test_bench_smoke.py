@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.baseline import DEFAULT_REVISION
 from benchmarks.scenarios import SCENARIOS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +81,7 @@ def test_report_names_machine_and_command(quick_run: tuple[str, dict[str, Any]])
     assert set(report["peers"]) == {
         "pybreaker", "circuitbreaker", "aiobreaker", "purgatory", "interlock-cb"
     }
+    assert report["baseline_revision"] == DEFAULT_REVISION
 
 
 def test_terminal_table_lists_every_scenario(quick_run: tuple[str, dict[str, Any]]) -> None:
@@ -114,3 +116,18 @@ def test_redis_scenarios_run_when_redis_is_required(
                 if row["scenario"] in SERVICE_SCENARIOS and row["verdict"] != "SKIP"]
     assert all(row["ours"] is not None for row in measured)
     assert len(measured) + len(skipped) >= len(SERVICE_SCENARIOS)
+
+
+def test_baseline_rows_time_the_old_package_or_say_why_not(
+    quick_run: tuple[str, dict[str, Any]],
+) -> None:
+    _, report = quick_run
+    rows = [row for row in report["rows"] if row["scenario"] == "baseline"]
+    if rows[0]["verdict"] == "SKIP":
+        assert rows[0]["skipped"].startswith(f"no baseline {DEFAULT_REVISION}: "), rows
+        return
+    assert len(rows) == 4  # call, call_async, the sync and the async decorator
+    for row in rows:
+        assert list(row["peers"]) == [f"at {DEFAULT_REVISION}"]
+        assert "/baseline/circuit_breaker/__init__.py" in row["notes"], row
+
