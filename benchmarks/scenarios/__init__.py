@@ -16,6 +16,7 @@ from benchmarks.scenarios import (
     registry_load,
     rejection,
     threads,
+    windowed,
 )
 
 Scenario = Callable[[Context], list[Row]]
@@ -25,6 +26,7 @@ SCENARIOS: dict[str, Scenario] = {
     "decorator": closed.run_decorator,
     "call_async": async_calls.run,
     "baseline": baseline.run,
+    "windowed_call": windowed.run,
     "rejection": rejection.run,
     "threads": threads.run,
     "redis": redis_store.run,
