@@ -19,7 +19,7 @@ from benchmarks.baseline import DEFAULT_REVISION
 from benchmarks.context import Context
 from benchmarks.harness import Settings
 from benchmarks.report import Row, failed, peers_detail, table, write_json
-from benchmarks.scenarios import SCENARIOS
+from benchmarks.scenarios import SCENARIOS, TABLES
 
 DEFAULT_OUTPUT = Path(__file__).parent / "results" / "latest.json"
 
@@ -110,6 +110,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table(rows))
     print()
     print(peers_detail(rows))
+    meta["tables"] = {}
+    for name, render in TABLES.items():
+        measured = [row for row in rows if row.scenario == name and row.skipped is None]
+        if measured:
+            meta["tables"][name] = render(measured)
+            print(f"\n{name}:\n{meta['tables'][name]}")
     write_json(args.output, rows, meta)
     print(f"\nJSON: {args.output}")
     return 1 if any(row.verdict == "ERROR" for row in rows) else 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from benchmarks.context import Context
 from benchmarks.report import Row
@@ -16,6 +16,7 @@ from benchmarks.scenarios import (
     registry_load,
     rejection,
     threads,
+    trip_model,
     windowed,
 )
 
@@ -33,4 +34,12 @@ SCENARIOS: dict[str, Scenario] = {
     "fleet_probes": fleet.run,
     "registry_load": registry_load.run,
     "health": health.run,
+    "trip_model": trip_model.run,
 }
+
+Table = Callable[[Sequence[Row]], str]
+
+TABLES: dict[str, Table] = {
+    "trip_model": trip_model.markdown,
+}
+"""Scenarios whose rows also make a Markdown table of their own (ready for the docs)."""

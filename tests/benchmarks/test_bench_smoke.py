@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from benchmarks.baseline import DEFAULT_REVISION
-from benchmarks.scenarios import SCENARIOS
+from benchmarks.scenarios import SCENARIOS, TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 VERDICTS = {"PASS", "MISS", "INFO", "SKIP", "QUICK"}
@@ -131,3 +131,17 @@ def test_baseline_rows_time_the_old_package_or_say_why_not(
         assert list(row["peers"]) == [f"at {DEFAULT_REVISION}"]
         assert "/baseline/circuit_breaker/__init__.py" in row["notes"], row
 
+
+def test_scenario_tables_are_written_with_the_results(
+    quick_run: tuple[str, dict[str, Any]],
+) -> None:
+    stdout, report = quick_run
+    for name in TABLES:
+        measured = [row for row in report["rows"]
+                    if row["scenario"] == name and row["verdict"] != "SKIP"]
+        if not measured:
+            assert name not in report["tables"]
+            continue
+        table = report["tables"][name]
+        assert len(table.splitlines()) == 2 + len(measured)
+        assert table in stdout
