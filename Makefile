@@ -38,7 +38,7 @@ pytest: $(STAMP)
 
 pytest-postgres: $(STAMP)
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(POSTGRES_URL)').close()" 2>/dev/null; then \
-		DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest tests/django_app tests/django_admin; \
+		DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest tests/django_app tests/django_admin tests/stores/test_store_contract.py; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL at $(POSTGRES_URL) is not reachable (required under CI=true)"; exit 1; \
 	else \

@@ -19,6 +19,7 @@ from circuit_breaker.core.config import BreakerConfig, InvalidSetting, check_nam
 from circuit_breaker.core.operations import SetState
 from circuit_breaker.core.state import CircuitBreakerState
 from circuit_breaker.core.status import BreakerStatus, visible_state
+from circuit_breaker.core.window import Totals, settled_key, settled_totals
 from circuit_breaker.events import Listener
 from circuit_breaker.gate import Gate
 from circuit_breaker.stores.base import BreakerStore
@@ -224,18 +225,31 @@ class CircuitBreaker(Gate):
                 # Unpacking an empty kwargs dict costs a dict: skip it in the common case.
                 result = fn(*args, **kwargs) if kwargs else fn(*args)  # type: ignore[call-arg]
             except BaseException as exc:
-                self._failed(exc, admission)
+                self._failed(exc, admission, None)
                 raise
             if self._counting:
                 self._count_success()
             return result
+        if self._windowed is not None:  # CLOSED, quiet: only the rate window to count in
+            admission = self._ordinary
+            started = self._clock()
+            try:
+                result = fn(*args, **kwargs) if kwargs else fn(*args)  # type: ignore[call-arg]
+            except BaseException as exc:
+                self._failed(exc, admission, started)
+                raise
+            self._count(admission, started, None)
+            if self._counting:
+                self._count_success()
+            return result
         admission = self._admit()
+        started = self._clock()
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
-            self._failed(exc, admission)
+            self._failed(exc, admission, started)
             raise
-        self._succeeded(admission)
+        self._succeeded(admission, started, result)
         return result
 
     async def call_async(
@@ -247,18 +261,31 @@ class CircuitBreaker(Gate):
             try:
                 result = await (fn(*args, **kwargs) if kwargs else fn(*args))  # type: ignore[call-arg]
             except BaseException as exc:
-                await self._failed_async(exc, admission)
+                await self._failed_async(exc, admission, None)
                 raise
             if self._counting:
                 self._count_success()
             return result
+        if self._windowed is not None:
+            admission = self._ordinary
+            started = self._clock()
+            try:
+                result = await (fn(*args, **kwargs) if kwargs else fn(*args))  # type: ignore[call-arg]
+            except BaseException as exc:
+                await self._failed_async(exc, admission, started)
+                raise
+            self._count(admission, started, None)
+            if self._counting:
+                self._count_success()
+            return result
         admission = await self._admit_async()
+        started = self._clock()
         try:
             result = await fn(*args, **kwargs)
         except BaseException as exc:
-            await self._failed_async(exc, admission)
+            await self._failed_async(exc, admission, started)
             raise
-        await self._succeeded_async(admission)
+        await self._succeeded_async(admission, started, result)
         return result
 
     async_call = call_async
@@ -270,7 +297,8 @@ class CircuitBreaker(Gate):
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]: ...
 
     def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
-        """Decorate a sync or async function; the fast path is inlined in the wrapper."""
+        """Decorate a sync or async function; the fast path is inlined in the wrapper
+        (a breaker with a rate window takes ``call``'s, which counts the call)."""
         breaker = self
         if inspect.iscoroutinefunction(fn):
             call_async = self.call_async
@@ -282,7 +310,7 @@ class CircuitBreaker(Gate):
                     try:
                         result = await (fn(*args, **kwargs) if kwargs else fn(*args))  # type: ignore[call-arg]
                     except BaseException as exc:
-                        await breaker._failed_async(exc, admission)
+                        await breaker._failed_async(exc, admission, None)
                         raise
                     if breaker._counting:
                         breaker._count_success()
@@ -300,7 +328,7 @@ class CircuitBreaker(Gate):
                 try:
                     result = fn(*args, **kwargs) if kwargs else fn(*args)  # type: ignore[call-arg]
                 except BaseException as exc:
-                    breaker._failed(exc, admission)
+                    breaker._failed(exc, admission, None)
                     raise
                 if breaker._counting:
                     breaker._count_success()
@@ -367,7 +395,18 @@ class CircuitBreaker(Gate):
             store_now,
             time.time() - store_now,
             self._store_health(),
+            self._window_totals(store_now),
         )
+
+    def _window_totals(self, store_now: float) -> Totals | None:
+        """The window the verdict looks at: this process's, or the fleet's settled part."""
+        rules, window = self._config.window, self._window
+        if rules is None or window is None:
+            return None
+        if not self._store.shared or self._fallback is not None:
+            return window.totals()
+        settled = settled_key(rules, store_now, self._store.flush_interval)
+        return settled_totals(self._record.window, rules, settled)
 
     def get_status_info(self) -> dict[str, Any]:
         """A JSON-serialisable snapshot for monitoring: state, counters, schedule, config."""

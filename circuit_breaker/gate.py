@@ -25,6 +25,7 @@ from circuit_breaker.core.operations import (
     RecordFailure,
     RecordSuccess,
     ReleaseProbe,
+    Trip,
 )
 from circuit_breaker.core.record import BreakerRecord, Fault, safe_text
 from circuit_breaker.core.schedule import MAX_INTERVAL_SECONDS, jitter_factor
@@ -49,6 +50,7 @@ FORCED_OPEN = CircuitBreakerState.FORCED_OPEN
 DISABLED = CircuitBreakerState.DISABLED
 
 Outcome = Literal["success", "failure", "ignored", "uncounted"]
+Verdict = tuple[Outcome, "Operation | None", "Fault | None"]
 
 
 class _Handoff:
@@ -215,28 +217,45 @@ class Gate(StoreView):
 
     # -- verdicts ----------------------------------------------------------------------
 
-    def _judge_error(
-        self, exc: BaseException, admission: Admission
-    ) -> tuple[Outcome, Operation | None]:
-        """What an exception leaving the call means: an outcome and the operation to run."""
+    def _judge_error(self, exc: BaseException, admission: Admission) -> Verdict:
+        """What an exception leaving the call means: an outcome, the operation recording
+        it (if any), and the fault it is."""
         token = admission.token
         if not isinstance(exc, Exception):
             # Cancellation and interrupts say nothing about the dependency.
-            return "uncounted", None if token is None else ReleaseProbe(token)
+            return "uncounted", None if token is None else ReleaseProbe(token), None
         if not admission.counted:
-            return "uncounted", None
+            return "uncounted", None, None
         if not self._counts_as_failure(exc):
             # The dependency answered: an ignored exception counts as a success.
-            return "ignored", self._success_operation(admission)
+            return "ignored", self._success_operation(admission), None
+        return self._failure(admission, Fault.from_exception(exc))
+
+    def _judge_result(self, admission: Admission, result: object) -> Verdict:
+        """A returned value: a success, unless ``failure_on_result`` says otherwise."""
+        if not admission.counted:
+            return "uncounted", None, None
+        judge = self._config.failure_on_result
+        if judge is not None:
+            try:
+                failed = bool(judge(result))
+            except Exception:
+                logger.exception("failure_on_result of breaker %r raised", self.name)
+                failed = False
+            if failed:
+                return self._failure(admission, Fault.from_result(result))
+        return "success", self._success_operation(admission), None
+
+    def _failure(self, admission: Admission, fault: Fault) -> Verdict:
         config = self._config
-        fault = Fault.from_exception(exc)
         jitter = jitter_factor(config.jitter_ratio, config.jitter_enabled)
-        if token is not None:
-            return "failure", CompleteProbe(token, fault, jitter)
+        if admission.token is not None:
+            return "failure", CompleteProbe(admission.token, fault, jitter), fault
         record = self._record
-        if record.state is CLOSED and record.generation == admission.generation:
-            return "failure", RecordFailure(admission.generation, fault, jitter)
-        return "failure", None  # the breaker left CLOSED since: nothing to record
+        streak = config.failure_threshold is not None
+        if streak and record.state is CLOSED and record.generation == admission.generation:
+            return "failure", RecordFailure(admission.generation, fault, jitter), fault
+        return "failure", None, fault  # the breaker left CLOSED since, or no streak rule
 
     def _success_operation(self, admission: Admission) -> Operation | None:
         if admission.token is not None:
@@ -264,40 +283,69 @@ class Gate(StoreView):
             return True
 
     def _conclude(
-        self, outcome: Outcome, operation: Operation | None, exc: BaseException | None
+        self,
+        verdict: Verdict,
+        admission: Admission,
+        started: float | None,
+        exc: BaseException | None,
     ) -> None:
+        """Record the verdict: the store operation, the rate window, tallies, events."""
+        outcome, operation, fault = verdict
         if operation is not None:
             self._run(operation)
-        if outcome != "uncounted":
-            if outcome != "success" or self._counting:
-                self._tally[outcome].increment()
-            if self._listeners:
-                kind: EventKind = outcome
-                dispatch(self._listeners, BreakerEvent(kind, self.name, exception=exc))
-
-    def _failed(self, exc: BaseException, admission: Admission) -> None:
-        outcome, operation = self._judge_error(exc, admission)
-        self._conclude(outcome, operation, exc)
-
-    def _succeeded(self, admission: Admission) -> None:
-        if admission.counted:
-            self._conclude("success", self._success_operation(admission), None)
-
-    async def _failed_async(self, exc: BaseException, admission: Admission) -> None:
-        outcome, operation = self._judge_error(exc, admission)
-        if operation is not None and self._store.shared:
-            await asyncio.to_thread(self._conclude, outcome, operation, exc)
-        else:
-            self._conclude(outcome, operation, exc)
-
-    async def _succeeded_async(self, admission: Admission) -> None:
-        if not admission.counted:
+        if outcome == "uncounted":
             return
-        operation = self._success_operation(admission)
-        if operation is not None and self._store.shared:
-            await asyncio.to_thread(self._conclude, "success", operation, None)
+        if started is not None and self._window is not None:
+            self._count(admission, started, fault)
+        if outcome != "success" or self._counting:
+            self._tally[outcome].increment()
+        if self._listeners:
+            kind: EventKind = outcome
+            dispatch(self._listeners, BreakerEvent(kind, self.name, exception=exc))
+
+    def _count(self, admission: Admission, started: float, fault: Fault | None) -> None:
+        """Add one call to the rate window; act on the rule it makes hold."""
+        window = self._window
+        if window is None:
+            return
+        seconds = self._clock() - started if window.rules.slow_call_seconds is not None else 0.0
+        judge_here = not self._store.shared or self._fallback is not None
+        started_at = self._store_time(started)
+        rule = window.add(admission.generation, started_at, seconds, fault, judge_here)
+        if rule is None:
+            return
+        if judge_here:
+            config = self._config
+            jitter = jitter_factor(config.jitter_ratio, config.jitter_enabled)
+            self._run(Trip(admission.generation, rule, fault, jitter))
         else:
-            self._conclude("success", operation, None)
+            self._store.flush_soon()  # this process alone would trip it: no need to wait
+
+    def _failed(self, exc: BaseException, admission: Admission, started: float | None) -> None:
+        self._conclude(self._judge_error(exc, admission), admission, started, exc)
+
+    def _succeeded(self, admission: Admission, started: float, result: object) -> None:
+        self._conclude(self._judge_result(admission, result), admission, started, None)
+
+    async def _failed_async(
+        self, exc: BaseException, admission: Admission, started: float | None
+    ) -> None:
+        await self._conclude_async(self._judge_error(exc, admission), admission, started, exc)
+
+    async def _succeeded_async(self, admission: Admission, started: float, result: object) -> None:
+        await self._conclude_async(self._judge_result(admission, result), admission, started, None)
+
+    async def _conclude_async(
+        self,
+        verdict: Verdict,
+        admission: Admission,
+        started: float | None,
+        exc: BaseException | None,
+    ) -> None:
+        if verdict[1] is not None and self._store.shared:
+            await asyncio.to_thread(self._conclude, verdict, admission, started, exc)
+        else:
+            self._conclude(verdict, admission, started, exc)
 
 
 def _token() -> str:

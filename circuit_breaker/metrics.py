@@ -35,8 +35,11 @@ try:
     )
     from prometheus_client.registry import REGISTRY, CollectorRegistry
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    # Not "pip install circuit-breaker[prometheus]": that name on PyPI is another project.
     raise ImportError(
-        "circuit_breaker.metrics needs prometheus_client: pip install 'circuit-breaker[prometheus]'"
+        "circuit_breaker.metrics needs prometheus_client: install the `prometheus` extra "
+        "of this package from where you installed it (a path, git or a wheel), or "
+        "prometheus_client itself"
     ) from exc
 
 from circuit_breaker.breaker import CircuitBreaker

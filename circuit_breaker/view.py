@@ -25,14 +25,17 @@ from circuit_breaker.core.config import BreakerConfig
 from circuit_breaker.core.operations import (
     AcquireProbe,
     CompleteProbe,
+    FlushWindow,
     Operation,
     ReleaseProbe,
 )
 from circuit_breaker.core.record import FRESH_RECORD, BreakerRecord
+from circuit_breaker.core.schedule import jitter_factor
 from circuit_breaker.core.state import CircuitBreakerState
 from circuit_breaker.core.status import StoreHealth, visible_state
 from circuit_breaker.errors import StoreUnavailableError
 from circuit_breaker.events import BreakerEvent, Listener, dispatch
+from circuit_breaker.local_window import LocalWindow
 from circuit_breaker.stores.base import BreakerStore, StoreResult
 from circuit_breaker.stores.memory import MemoryStore
 
@@ -86,6 +89,8 @@ class StoreView:
         self._transitions: dict[tuple[str, str], int] = {}
         self._ordinary = Admission(0)
         self._hot: Admission | None = None
+        self._window: LocalWindow | None = None  # this process's rate-rule counts
+        self._windowed: LocalWindow | None = None  # set when a call only needs counting
         self._reject_until = -math.inf
         if load:  # a registry reads all its breakers at once instead
             self._sync_now()
@@ -166,7 +171,8 @@ class StoreView:
             self._store_error = error
 
     def flush(self) -> None:
-        """Tell the store what became of probe permits taken while it was down."""
+        """Send what the breaker owes the store: what became of probe permits taken while
+        it was down, and this process's rate-rule counts."""
         with self._lock:
             pending = list(self._unsettled.items())
         for token, operation in pending:
@@ -180,6 +186,19 @@ class StoreView:
             with self._lock:
                 if self._unsettled.get(token) is operation:
                     del self._unsettled[token]
+            self._accept(result, local_now, from_store=True)
+        window = self._window
+        drained = None if window is None or self._fallback is not None else window.drain()
+        if drained is not None:
+            generation, buckets, fault = drained
+            config = self._config
+            jitter = jitter_factor(config.jitter_ratio, config.jitter_enabled)
+            flush = FlushWindow(generation, buckets, self._store.flush_interval, fault, jitter)
+            local_now = self._clock()
+            try:
+                result = self._store.apply(self.name, flush, config, self._store_time(local_now))
+            except Exception:  # counts made while the store is away are judged locally
+                return
             self._accept(result, local_now, from_store=True)
 
     # -- the view ----------------------------------------------------------------------
@@ -221,17 +240,29 @@ class StoreView:
 
     def _update_fast_paths(self) -> None:
         """Derive what the entry points read without a lock (call with ``_lock`` held)."""
-        record = self._record
+        record, config = self._record, self._config
         if self._ordinary.generation != record.generation:
             self._ordinary = Admission(record.generation)
+        rules = config.window
+        window = self._window
+        if rules is None:
+            window = None
+        elif window is None or window.rules != rules:
+            window = LocalWindow(rules, record.generation)
+        elif window.generation != record.generation:
+            window.restart(record.generation)  # opened or closed: the window starts empty
+        self._window = window
         quiet = not self._listeners  # listeners want every event: take the full path
-        hot = quiet and record.state is CLOSED and not record.failure_count
-        self._hot = self._ordinary if hot else None
+        plain = config.failure_on_result is None
+        hot = quiet and plain and record.state is CLOSED and not record.failure_count
+        self._hot = self._ordinary if hot and window is None else None
+        self._windowed = window if hot else None
         until = -math.inf
-        if quiet and record.state is OPEN and record.retry_at is not None:
-            until = self._local_at + (record.retry_at - self._store_now)
-        elif quiet and record.state is FORCED_OPEN:
-            until = math.inf
+        if quiet and config.mode == "enforce":
+            if record.state is OPEN and record.retry_at is not None:
+                until = self._local_at + (record.retry_at - self._store_now)
+            elif record.state is FORCED_OPEN:
+                until = math.inf
         self._reject_until = until
 
     def _store_health(self) -> StoreHealth:

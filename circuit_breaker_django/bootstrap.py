@@ -55,25 +55,24 @@ def store_problems(config: AppSettings) -> list[str]:
 
     problems: list[str] = []
     store = config.store
-    interval = config.sync_interval
     is_redis = isinstance(store, str) and store.startswith(REDIS_SCHEMES)
-    if (
-        isinstance(interval, bool)
-        or not isinstance(interval, int | float)
-        or not math.isfinite(interval)
-        or interval < 0
+    for setting, value in (
+        ("SYNC_INTERVAL", config.sync_interval),
+        ("FLUSH_INTERVAL", config.flush_interval),
     ):
-        problems.append(f"SYNC_INTERVAL must be a number of seconds >= 0, got {interval!r}")
-    elif is_redis and interval == 0:
-        problems.append("SYNC_INTERVAL must be greater than 0 with a Redis STORE, got 0")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or not value > 0
+        ):
+            problems.append(f"{setting} must be a number of seconds > 0, got {value!r}")
     if not isinstance(store, str):
         problems.append(f"STORE must be a string, got {store!r}")
     elif store == "django":
         if config.database not in connections:
             known = ", ".join(connections)
-            problems.append(
-                f"DATABASE {config.database!r} is not in DATABASES (aliases: {known})"
-            )
+            problems.append(f"DATABASE {config.database!r} is not in DATABASES (aliases: {known})")
     elif is_redis:
         problem = redis_url_problem(store)
         if problem is not None:
@@ -91,16 +90,20 @@ def build_store_from_settings(config: AppSettings) -> BreakerStore:
     if problems:
         raise ImproperlyConfigured(f"{SETTING}: {'; '.join(problems)}")
     store: str = config.store
-    interval = float(config.sync_interval)
+    sync_interval, flush_interval = float(config.sync_interval), float(config.flush_interval)
     if store == "django":
         from circuit_breaker_django.store import DjangoStore
 
         return DjangoStore(
-            using=config.database, sync_interval=interval, timeout=config.database_timeout
+            using=config.database,
+            timeout=config.database_timeout,
+            sync_interval=sync_interval,
+            flush_interval=flush_interval,
         )
     if store == "memory":
         return build_store("memory", {})
-    return build_store("redis", {"url": store, "sync_interval": interval})
+    options = {"url": store, "sync_interval": sync_interval, "flush_interval": flush_interval}
+    return build_store("redis", options)
 
 
 def build_registry(proxy: BreakerSource) -> BreakerRegistry:

@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "HEALTH_DETAIL": "staff",  # "public" | "staff" | "token"
     "HEALTH_TOKEN": None,
     "SYNC_INTERVAL": 1.0,  # seconds a process trusts its view of a shared store
+    "FLUSH_INTERVAL": 0.25,  # seconds between two sends of a process's rate-rule counts
     "METRICS": False,  # export Prometheus metrics for every breaker
 }
 HEALTH_DETAILS = ("public", "staff", "token")
@@ -42,6 +43,7 @@ class AppSettings:
     health_detail: Any
     health_token: Any
     sync_interval: Any
+    flush_interval: Any
     metrics: Any
     raw: Mapping[str, Any]
 
@@ -68,6 +70,7 @@ def get_config() -> AppSettings:
         health_detail=merged["HEALTH_DETAIL"],
         health_token=merged["HEALTH_TOKEN"],
         sync_interval=merged["SYNC_INTERVAL"],
+        flush_interval=merged["FLUSH_INTERVAL"],
         metrics=merged["METRICS"],
         raw=raw,
     )

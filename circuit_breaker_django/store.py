@@ -36,13 +36,13 @@ from circuit_breaker.core.operations import Operation
 from circuit_breaker.core.record import BreakerRecord, FailureInfo
 from circuit_breaker.core.state import CircuitBreakerState
 from circuit_breaker.stores.base import Follower, OutageGuard, StoreResult, decide
-from circuit_breaker.stores.sync import BackgroundSync
+from circuit_breaker.stores.sync import DEFAULT_FLUSH_INTERVAL, BackgroundSync
 from circuit_breaker_django.database import StoreDatabase, is_outage
 from circuit_breaker_django.db_clock import clock_sql, seq_sql
 from circuit_breaker_django.models import Breaker
 
 STORE_ERRORS: tuple[type[BaseException], ...] = (DatabaseError, InterfaceError)
-OPTION_NAMES = ("using", "sync_interval", "timeout")
+OPTION_NAMES = ("using", "sync_interval", "timeout", "flush_interval")
 COLUMNS = (
     "state",
     "failure_count",
@@ -121,6 +121,20 @@ def to_columns(record: BreakerRecord) -> dict[str, Any]:
     }
 
 
+_INSERTED = (
+    "name",
+    "state",
+    "failure_count",
+    "consecutive_breaks",
+    "last_failure_type",
+    "last_failure_message",
+    "window",
+    "generation",
+    "seq",
+    "updated_at",
+)
+
+
 def _quoted(cursor: CursorWrapper, name: str) -> str:
     return str(cursor.db.ops.quote_name(name))
 
@@ -136,14 +150,15 @@ class DjangoStore:
         using: str = "default",
         sync_interval: float = 1.0,
         timeout: float | None = None,
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if isinstance(sync_interval, bool) or not isinstance(sync_interval, int | float) or not (
-            sync_interval > 0
-        ):
-            raise ValueError(f"sync_interval must be a number > 0, got {sync_interval!r}")
+        for option, value in (("sync_interval", sync_interval), ("flush_interval", flush_interval)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise ValueError(f"{option} must be a number > 0, got {value!r}")
         self.using = using
         self.sync_interval = float(sync_interval)
+        self.flush_interval = float(flush_interval)
         self.instance_id = _process_id()
         self.database = StoreDatabase(using, timeout=timeout)
         self._guard = OutageGuard(
@@ -153,7 +168,12 @@ class DjangoStore:
             retry_interval=self.sync_interval,
             clock=clock,
         )
-        self._sync = BackgroundSync(self, name=f"django-{using}", sync_interval=self.sync_interval)
+        self._sync = BackgroundSync(
+            self,
+            name=f"django-{using}",
+            sync_interval=self.sync_interval,
+            flush_interval=self.flush_interval,
+        )
 
     # -- the protocol ------------------------------------------------------------------
 
@@ -177,9 +197,10 @@ class DjangoStore:
         vendor = cursor.db.vendor
         table = _quoted(cursor, Breaker._meta.db_table)
         now_iso = cursor.db.ops.adapt_datetimefield_value(datetime.now(UTC))
+        # Quoted names: ``window`` is a reserved word in PostgreSQL.
+        inserted = ", ".join(_quoted(cursor, column) for column in _INSERTED)
         cursor.execute(
-            f"INSERT INTO {table} (name, state, failure_count, consecutive_breaks, "
-            "last_failure_type, last_failure_message, window, generation, seq, updated_at) "
+            f"INSERT INTO {table} ({inserted}) "
             f"VALUES (%s, 'closed', 0, 0, '', '', '', 0, {seq_sql(vendor)}, %s) "
             "ON CONFLICT (name) DO NOTHING",
             [name, now_iso],
@@ -249,6 +270,9 @@ class DjangoStore:
 
     def unwatch(self, name: str, follower: Follower) -> None:
         self._sync.unwatch(name, follower)
+
+    def flush_soon(self) -> None:
+        self._sync.flush_soon()
 
     def close(self) -> None:
         """Stop the background thread and close the store's connection."""

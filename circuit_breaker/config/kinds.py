@@ -106,6 +106,62 @@ def duration(*, numbers: bool = False, hint: str = "") -> Check:
     return check
 
 
+def threshold_or_off(value: Any) -> int | None:
+    """A failure count, or "off" (YAML reads an unquoted ``off`` as ``false``: both mean off,
+    as do the text ``'off'`` and null)."""
+    if value is None or value is False:
+        return None
+    if isinstance(value, str) and value.strip().lower() in ("off", "false"):
+        return None
+    count: int = whole_number(1)(value)
+    return count
+
+
+_PERCENT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*%")
+
+
+def rate(value: Any) -> float:
+    """A share of calls: ``50%`` or ``0.5``, above 0 and at most 100 %."""
+    expected = "expected a share of calls above 0 and at most 100%, like 50% or 0.5"
+    if isinstance(value, str):
+        match = _PERCENT.fullmatch(value.strip())
+        if match is not None:
+            value = float(match.group(1)) / 100
+        elif isinstance(value, EnvStr):
+            value = number(0, inclusive=False)(value)
+        else:
+            fail(expected)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        fail(expected)
+    share = float(value)
+    if not (math.isfinite(share) and 0 < share <= 1):
+        fail(expected)
+    return share
+
+
+def window_size(value: Any) -> tuple[str, float | int]:
+    """A time window (a duration: ``60s``) or a count window (a whole number: ``100``)."""
+    expected = (
+        f"expected a window: {DURATION_FORMS} (a time window of at least 1s), or a whole "
+        "number of calls (at least 1)"
+    )
+    if isinstance(value, EnvStr) and _WHOLE_NUMBER.fullmatch(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            fail(expected)
+        return ("calls", value)
+    if not isinstance(value, str):
+        fail(expected)
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        fail(expected)
+    if seconds < 1:
+        fail(expected)
+    return ("seconds", seconds)
+
+
 def optional(check: Check) -> Check:
     """``check``, or null (YAML ``~`` / ``null``) meaning "none"."""
 

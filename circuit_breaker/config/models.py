@@ -21,10 +21,13 @@ from circuit_breaker.config.kinds import (
     name,
     number,
     optional,
+    rate,
     text,
+    threshold_or_off,
     whole_number,
+    window_size,
 )
-from circuit_breaker.core.config import AFTER_EXHAUSTED
+from circuit_breaker.core.config import AFTER_EXHAUSTED, MODES
 from circuit_breaker.stores import available_backends
 
 # Duration keys and the number-valued twin each one stands for (give one, not both).
@@ -35,6 +38,7 @@ DURATION_KEYS = {
 }
 # Keys whose BreakerConfig field has another name or unit: key -> (field, seconds per unit).
 _CONFIG_FIELDS = {
+    "slow_call_duration": ("slow_call_duration_seconds", 1.0),
     "base_interval": ("base_interval_seconds", 1.0),
     "base_interval_minutes": ("base_interval_seconds", 60.0),
     "max_interval": ("max_interval_seconds", 1.0),
@@ -75,7 +79,13 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    failure_threshold: Annotated[int | None, PlainValidator(whole_number(1))] = None
+    failure_threshold: Annotated[int | None, PlainValidator(threshold_or_off)] = None
+    failure_rate_threshold: Annotated[float | None, PlainValidator(rate)] = None
+    slow_call_rate_threshold: Annotated[float | None, PlainValidator(rate)] = None
+    slow_call_duration: Annotated[float | None, PlainValidator(duration())] = None
+    sliding_window: Annotated[tuple[str, float] | None, PlainValidator(window_size)] = None
+    minimum_calls: Annotated[int | None, PlainValidator(whole_number(1))] = None
+    mode: Annotated[str | None, PlainValidator(choice(lambda: MODES))] = None
     base_interval: Annotated[
         float | None,
         PlainValidator(duration(hint=_hint("base_interval_minutes", "minutes"))),
@@ -114,6 +124,11 @@ class Settings(BaseModel):
             if key in values:
                 amount = values.pop(key)
                 values[field] = None if amount is None else amount * seconds_per_unit
+        if "sliding_window" in values:
+            kind, size = values.pop("sliding_window")
+            # One window replaces the other, whichever kind a profile gave before.
+            values["sliding_window_seconds"] = size if kind == "seconds" else None
+            values["sliding_window_calls"] = size if kind == "calls" else None
         return values
 
 
@@ -137,6 +152,7 @@ class StoreSettings(BaseModel):
     socket_timeout: Seconds = None
     socket_connect_timeout: Seconds = None
     idle_ttl_seconds: Annotated[int | None, PlainValidator(whole_number(1))] = None
+    flush_interval: Seconds = None
 
     def options(self) -> dict[str, Any]:
         """What ``build_store`` receives: the keys given, durations in seconds."""

@@ -28,6 +28,9 @@ _KEYS_OF_FIELD = {
     "base_interval_seconds": ("base_interval", "base_interval_minutes"),
     "max_interval_seconds": ("max_interval", "max_interval_minutes"),
     "probe_timeout_seconds": ("probe_timeout", "probe_timeout_seconds"),
+    "slow_call_duration_seconds": ("slow_call_duration",),
+    "sliding_window_seconds": ("sliding_window",),
+    "sliding_window_calls": ("sliding_window",),
 }
 # The keys that name a profile, and the models they belong to.
 _REFERENCES: dict[str, type[Settings]] = {"profile": BreakerSettings, "extends": ProfileSettings}

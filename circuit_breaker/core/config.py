@@ -197,7 +197,9 @@ class BreakerConfig:
             _interval("slow_call_duration_seconds", self.slow_call_duration_seconds)
         elif self.slow_call_rate_threshold is not None:
             raise InvalidSetting(
-                "slow_call_rate_threshold", "given with a slow_call_duration", "no duration"
+                "slow_call_rate_threshold",
+                "given with a slow_call_duration (what counts as slow)",
+                self.slow_call_rate_threshold,
             )
         seconds, calls = self.sliding_window_seconds, self.sliding_window_calls
         if seconds is not None and calls is not None:

@@ -41,6 +41,15 @@ class Fault:
     def from_exception(cls, exc: BaseException) -> Fault:
         return cls(*describe_exception(exc))
 
+    @classmethod
+    def from_result(cls, result: object) -> Fault:
+        """A returned value that ``failure_on_result`` judged a failure."""
+        try:
+            shown = repr(result)
+        except Exception:
+            shown = f"<{type(result).__name__} whose repr cannot be read>"
+        return cls(safe_text(type(result).__name__), safe_text(f"result judged a failure: {shown}"))
+
 
 @dataclass(frozen=True, slots=True)
 class FailureInfo:

@@ -92,6 +92,8 @@ class BreakerStore(Protocol):
     shared: bool
     """True for stores other processes see: operations are I/O (run off an event loop)."""
     sync_interval: float
+    flush_interval: float
+    """How often breakers send their rate-rule counts (0: a local store, judged at once)."""
     instance_id: str
 
     def apply(
@@ -110,6 +112,10 @@ class BreakerStore(Protocol):
         ...
 
     def unwatch(self, name: str, follower: Follower) -> None: ...
+
+    def flush_soon(self) -> None:
+        """A breaker's own counts would trip it: let followers flush now, off the caller."""
+        ...
 
     def close(self) -> None: ...
 

@@ -21,6 +21,7 @@ class MemoryStore:
 
     shared = False
     sync_interval = 0.0
+    flush_interval = 0.0
 
     def __init__(self, records: Mapping[str, BreakerRecord] | None = None) -> None:
         self._lock = threading.Lock()
@@ -47,6 +48,9 @@ class MemoryStore:
 
     def unwatch(self, name: str, follower: Follower) -> None:
         """Nothing was registered."""
+
+    def flush_soon(self) -> None:
+        """Breakers judge their own windows here: nothing waits for a flush."""
 
     def close(self) -> None:
         """Nothing to release."""

@@ -2,9 +2,11 @@
 
 Every ``sync_interval`` the thread reads the watched records in one round trip, lets
 each breaker flush what it owes the store, and delivers the records; between cycles it
-delivers what the store pushes (Redis pub/sub). While the store is down it tells the
-breakers (they go on with local state) and tries again every ``sync_interval`` -- never
-later -- so a trip made elsewhere is honoured within one interval of the store answering.
+delivers what the store pushes (Redis pub/sub), and every ``flush_interval`` (or at once
+when a breaker asks) lets breakers flush their rate-rule counts. While the store is
+down it tells the breakers (they go on with local state) and tries again every
+``sync_interval`` -- never later -- so a trip made elsewhere is honoured within one
+interval of the store answering.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from circuit_breaker.stores.base import Follower, StoreResult
 logger = logging.getLogger("circuit_breaker")
 
 _MAX_WAIT = 0.5  # the longest the thread blocks, so that stopping it is prompt
+DEFAULT_FLUSH_INTERVAL = 0.25
 
 
 class SyncSource(Protocol):
@@ -44,10 +47,21 @@ class SyncSource(Protocol):
 class BackgroundSync:
     """Followers by breaker name, and the thread that serves them (started on first watch)."""
 
-    def __init__(self, source: SyncSource, *, name: str, sync_interval: float) -> None:
+    def __init__(
+        self,
+        source: SyncSource,
+        *,
+        name: str,
+        sync_interval: float,
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+    ) -> None:
         self._source = source
         self._name = name
         self.sync_interval = sync_interval
+        self.flush_interval = flush_interval
+        # Short waits, so that an early flush (a breaker about to trip) goes out at once.
+        self._max_wait = min(_MAX_WAIT, flush_interval / 5)
+        self._flush_soon = threading.Event()
         self._lock = threading.Lock()
         # Copy on write: the thread reads the mapping without the lock.
         self._followers: dict[str, tuple[Follower, ...]] = {}
@@ -85,13 +99,22 @@ class BackgroundSync:
         """Run a cycle now rather than at the next interval."""
         self._wake.set()
 
+    def flush_soon(self) -> None:
+        """Let the followers flush now rather than at the next flush interval."""
+        self._flush_soon.set()
+
     def stop(self) -> None:
+        """Stop the thread, after one last flush: counts still buffered are not lost."""
         self._stop.set()
         self._wake.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=2.0)
         self._thread = None
+        try:
+            self._flush()
+        except Exception:  # the store may be gone: nothing more to do
+            logger.debug("%s: the last flush failed", self._name, exc_info=True)
 
     @property
     def running(self) -> bool:
@@ -108,29 +131,52 @@ class BackgroundSync:
         self._thread.start()
 
     def _loop(self, stop: threading.Event) -> None:
-        next_cycle = 0.0
+        next_cycle = next_flush = 0.0
         while not stop.is_set():
             try:
                 # Listen first: a source (re)subscribing asks for a read (wake), so that
                 # nothing published before it listened goes unseen.
-                timeout = max(0.0, min(next_cycle - time.monotonic(), _MAX_WAIT))
+                due = min(next_cycle, next_flush)
+                timeout = max(0.0, min(due - time.monotonic(), self._max_wait))
                 for name, result in self._source.listen(timeout):
                     self.deliver(name, result)
-                if time.monotonic() >= next_cycle or self._wake.is_set():
+                now = time.monotonic()
+                if now >= next_cycle or self._wake.is_set():
                     self._wake.clear()
+                    self._flush_soon.clear()
                     self._cycle()
                     next_cycle = time.monotonic() + self.sync_interval
+                    next_flush = time.monotonic() + self.flush_interval
+                elif now >= next_flush or self._flush_soon.is_set():
+                    self._flush_soon.clear()
+                    self._flush()
+                    next_flush = time.monotonic() + self.flush_interval
             except StoreUnavailableError as exc:
                 self._lose(str(exc))
                 self._source.reset()
                 next_cycle = time.monotonic() + self.sync_interval
-                self._wake.wait(self.sync_interval)
+                self._pause(stop, self.sync_interval)
             except Exception:
                 logger.exception(
                     "%s: the store's background thread failed; carrying on", self._name
                 )
                 self._source.reset()
-                self._wake.wait(self.sync_interval)
+                self._pause(stop, self.sync_interval)
+
+    def _pause(self, stop: threading.Event, seconds: float) -> None:
+        """Wait ``seconds``, or less if woken or stopped (checked every half second: a
+        wake-up consumed by a cycle must not hide a stop)."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set() and not self._wake.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._wake.wait(min(remaining, _MAX_WAIT))
+
+    def _flush(self) -> None:
+        for group in self._followers.values():
+            for follower in group:
+                follower.flush()
 
     def _cycle(self) -> None:
         """Read first (it tells whether the store answers), then flush, then deliver.
@@ -142,9 +188,7 @@ class BackgroundSync:
         if not followers:
             return
         results = self._source.refresh(list(followers))
-        for group in followers.values():
-            for follower in group:
-                follower.flush()
+        self._flush()
         for name, result in results.items():
             self.deliver(name, result)
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from tests.django_app.fleet_worker import RETRY_SECONDS, SYNC_INTERVAL
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 4
 
@@ -52,6 +54,17 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def eventually(workers: Sequence[Worker], command: str, expected: str, timeout: float) -> bool:
+    """Whether every worker answers ``command`` with ``expected`` before ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if [worker.ask(command) for worker in workers] == [expected] * len(workers):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)  # real wait: the workers' background sync
 
 
 def all_at_once(workers: Sequence[Worker], command: str) -> list[str]:
@@ -100,12 +113,25 @@ def test_four_processes_share_one_breaker(fleet: list[Worker]) -> None:
     assert all_at_once(fleet, "call") == ["called"] * WORKERS
     assert [first.ask("fail"), first.ask("fail")] == ["failed", "failed"]
     assert first.ask("state") == "open"
-    time.sleep(0.25)  # real wait: one sync_interval (0.2 s) for the others to reload
+    assert eventually(others, "state", "open", SYNC_INTERVAL + 1.0)  # the others reload
     assert [worker.ask("call") for worker in others] == ["rejected"] * (WORKERS - 1)
 
-    time.sleep(1.0)  # real wait: the 1 s recovery deadline, in the database's clock
+    assert eventually(fleet, "state", "half_open", RETRY_SECONDS + 2.0)  # the deadline passed
     outcomes = all_at_once(fleet, "probe")
     assert sorted(outcomes) == ["called"] + ["rejected"] * (WORKERS - 1)
 
-    time.sleep(0.25)  # real wait: everyone reloads the CLOSED record
+    assert eventually(fleet, "state", "closed", SYNC_INTERVAL + 1.0)  # everyone reloads
     assert all_at_once(fleet, "call") == ["called"] * WORKERS
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_four_processes_of_eight_threads_lose_no_count_in_the_fleets_window(
+    fleet: list[Worker],
+) -> None:
+    threads, calls = 8, 250
+    assert all_at_once(fleet, f"rated {threads} {calls}") == ["done"] * WORKERS
+    expected = str(WORKERS * threads * calls)
+    # The counts reach the database with each process's next flush (0.25 s).
+    assert eventually(fleet[:1], "window", expected, 5.0)
+    assert [worker.ask("window") for worker in fleet] == [expected] * WORKERS

@@ -2,7 +2,8 @@
 # type: ignore
 """The original library's integration guide code, verbatim: our users' existing code.
 
-Copied from INTEGRATION_GUIDE.md ("Configure for Your Use Case" and "Common Patterns").
+Copied from the original library's integration guide (its "Configure for Your Use Case" and
+"Common Patterns" sections).
 Only the imports are gathered at the top; nothing inside the classes is changed.
 """
 

@@ -301,3 +301,21 @@ def test_a_real_registry_reload_is_exported_without_re_registering(clock: FakeCl
     assert value(
         samples, "circuit_breaker_info", breaker="orders_db", profile="db", critical="true"
     )
+
+
+def test_without_prometheus_client_the_import_error_names_the_extra_not_a_pypi_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``pip install circuit-breaker[...]`` would fetch an unrelated project from PyPI."""
+    import importlib
+    import sys
+
+    for module in [m for m in sys.modules if m.startswith("prometheus_client")]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setitem(sys.modules, "prometheus_client", None)  # importing it fails
+    monkeypatch.delitem(sys.modules, "circuit_breaker.metrics")
+    with pytest.raises(ImportError) as raised:
+        importlib.import_module("circuit_breaker.metrics")
+    message = str(raised.value)
+    assert "install the `prometheus` extra" in message
+    assert "pip install" not in message

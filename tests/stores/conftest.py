@@ -140,20 +140,12 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 
 @pytest.fixture
-def own_redis(redis_server: RedisServer | ExternalRedis) -> RedisServer:
-    """The session server when this session started it (needed for INFO stats, pauses)."""
-    if not isinstance(redis_server, RedisServer):
-        skip_or_fail("needs a redis-server this test session starts (redis-server not found)")
-        raise AssertionError("unreachable")
-    return redis_server
-
-
-@pytest.fixture
-def restartable_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """A server of this test's own, so it can be killed without disturbing other tests."""
+def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A server of this test's own: its INFO stats count only this test's commands, and
+    it can be paused or killed without disturbing other tests."""
     server = _start_own(tmp_path_factory)
     if server is None:
-        skip_or_fail("needs the redis-server binary to kill and restart a server")
+        skip_or_fail("needs the redis-server binary to start a server of the test's own")
         raise AssertionError("unreachable")
     yield server
     server.stop()

@@ -146,3 +146,66 @@ def trip_breaker(url: str, prefix: str, name: str, threshold: int, done: Any) ->
 
 def _fail() -> None:
     raise UpstreamDown("down")
+
+
+def rate_traffic(
+    url: str,
+    prefix: str,
+    failure_share: float,
+    threads: int,
+    calls_per_thread: int,
+    pause: float,
+    options: dict[str, Any],
+    start: Any,
+    results: Any,
+) -> None:
+    """Threads calling a rate-ruled breaker, ``failure_share`` of the calls failing.
+
+    Reports the calls made and rejected, and when (wall clock) this process saw the
+    breaker open. The store is closed at the end, which flushes what is still buffered.
+    """
+    import random
+
+    store = RedisStore(url, key_prefix=prefix, sync_interval=0.5, flush_interval=0.1)
+    log = EventLog()
+    opened_seen: list[float] = []
+
+    def seen(event: BreakerEvent) -> None:
+        if event.kind == "state_change" and event.new is CircuitBreakerState.OPEN:
+            opened_seen.append(time.time())
+
+    breaker = CircuitBreaker(name="rated", store=store, listeners=[log, seen], **options)
+    lock = threading.Lock()
+    tally = {"calls": 0, "failed": 0, "rejected": 0, "unexpected": 0}
+
+    def failing() -> None:
+        raise UpstreamDown("down")
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(calls_per_thread):
+            fails = rng.random() < failure_share
+            try:
+                breaker.call(failing if fails else (lambda: None))
+                outcome = "calls"
+            except UpstreamDown:
+                outcome = "failed"
+            except CircuitOpenError:
+                outcome = "rejected"
+            except Exception:
+                outcome = "unexpected"
+            with lock:
+                tally[outcome] += 1
+            if pause:
+                time.sleep(pause)  # real wait: pacing of this process's traffic
+
+    start.wait()
+    workers = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    store.close()
+    results.put(
+        {**tally, "share": failure_share, "changes": log.changes, "opened_seen": opened_seen}
+    )

@@ -153,11 +153,11 @@ def test_a_new_failure_threshold_takes_effect_without_clearing_redis(
 
 @pytest.mark.e2e
 def test_redis_killed_mid_run_then_restarted(
-    restartable_redis: RedisServer,
+    own_redis: RedisServer,
     make_store: StoreFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    store = make_store(url=restartable_redis.url, sync_interval=0.2, socket_timeout=0.1)
+    store = make_store(url=own_redis.url, sync_interval=0.2, socket_timeout=0.1)
     breaker = CircuitBreaker(3, 0.5, name="outage", store=store)
     leaked: list[BaseException] = []
 
@@ -171,14 +171,14 @@ def test_redis_killed_mid_run_then_restarted(
 
     call(lambda: None)
     with caplog.at_level(logging.INFO, logger="circuit_breaker"):
-        restartable_redis.stop()
+        own_redis.stop()
         for _ in range(50):
             call(lambda: None)
         for _ in range(5):
             call(boom)
         assert breaker.state is OPEN  # tripped on local state while Redis is away
         assert breaker.get_status_info()["store"]["reachable"] is False
-        restartable_redis.start()
+        own_redis.start()
         assert _wait_for(lambda: breaker.state is CLOSED, 10.0)  # resynced: Redis was empty
         call(lambda: None)
     assert leaked == []

@@ -209,17 +209,17 @@ def test_a_probe_decided_locally_during_a_stall_is_settled_when_redis_answers(
 
 
 def test_a_trip_made_elsewhere_is_honoured_within_sync_interval_of_redis_returning(
-    restartable_redis: RedisServer,
+    own_redis: RedisServer,
 ) -> None:
-    here = RedisStore(restartable_redis.url, sync_interval=0.2, key_prefix="staleness")
-    there = RedisStore(restartable_redis.url, sync_interval=0.2, key_prefix="staleness")
+    here = RedisStore(own_redis.url, sync_interval=0.2, key_prefix="staleness")
+    there = RedisStore(own_redis.url, sync_interval=0.2, key_prefix="staleness")
     try:
         watching = make(here, base_interval_minutes=5)
-        restartable_redis.stop()
+        own_redis.stop()
         for _ in range(50):  # long enough for an exponential backoff to reach 4 s
             assert watching.call(lambda: "local") == "local"
             time.sleep(0.1)  # real wait: a five-second outage
-        restartable_redis.start()
+        own_redis.start()
         tripping = make(there, base_interval_minutes=5)
         with pytest.raises(Boom):
             tripping.call(boom)
@@ -235,17 +235,17 @@ def test_a_trip_made_elsewhere_is_honoured_within_sync_interval_of_redis_returni
 
 
 def test_a_manual_action_while_redis_is_down_raises_and_changes_nothing(
-    restartable_redis: RedisServer,
+    own_redis: RedisServer,
 ) -> None:
-    store = RedisStore(restartable_redis.url, sync_interval=60.0, key_prefix="manual")
+    store = RedisStore(own_redis.url, sync_interval=60.0, key_prefix="manual")
     try:
         breaker = make(store, base_interval_minutes=5)
-        restartable_redis.stop()
+        own_redis.stop()
         for action in (breaker.force_open, breaker.disable, breaker.reset):
             with pytest.raises(StoreUnavailableError):
                 action()
         assert breaker.state is CLOSED
-        restartable_redis.start()
+        own_redis.start()
         # The store is still believed down (next background retry in 60 s): a manual
         # action tries anyway, on a fresh connection, and reaches it.
         breaker.force_open(actor="operator")

@@ -37,7 +37,7 @@ from circuit_breaker.stores.redis.script import (
     parse_reply,
     payload,
 )
-from circuit_breaker.stores.sync import BackgroundSync
+from circuit_breaker.stores.sync import DEFAULT_FLUSH_INTERVAL, BackgroundSync
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 OPTION_NAMES = (
@@ -47,6 +47,7 @@ OPTION_NAMES = (
     "socket_timeout",
     "socket_connect_timeout",
     "idle_ttl_seconds",
+    "flush_interval",
 )
 _STORE_ERRORS = (RedisError, OSError)
 
@@ -84,9 +85,11 @@ class RedisStore:
         socket_timeout: float = 0.25,
         socket_connect_timeout: float | None = None,
         idle_ttl_seconds: int = 7 * 86400,
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         client: Redis[Any] | None = None,
     ) -> None:
         self.sync_interval = _positive("sync_interval", sync_interval)
+        self.flush_interval = _positive("flush_interval", flush_interval)
         socket_timeout = _positive("socket_timeout", socket_timeout)
         if socket_connect_timeout is not None:
             socket_connect_timeout = _positive("socket_connect_timeout", socket_connect_timeout)
@@ -124,7 +127,12 @@ class RedisStore:
         )
         self._pubsub: PubSub | None = None
         self._pubsub_pid = 0
-        self._sync = BackgroundSync(self, name=self.instance_id, sync_interval=self.sync_interval)
+        self._sync = BackgroundSync(
+            self,
+            name=self.instance_id,
+            sync_interval=self.sync_interval,
+            flush_interval=self.flush_interval,
+        )
 
     @staticmethod
     def _describe(client: Redis[Any]) -> str:
@@ -180,6 +188,9 @@ class RedisStore:
 
     def unwatch(self, name: str, follower: Follower) -> None:
         self._sync.unwatch(name, follower)
+
+    def flush_soon(self) -> None:
+        self._sync.flush_soon()
 
     def close(self) -> None:
         """Stop the background thread and release connections; unusable after."""
