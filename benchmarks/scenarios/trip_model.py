@@ -210,7 +210,13 @@ def markdown(rows: Sequence[Row]) -> str:
             f"| {float(d['error_rate']):.0%} | {int(d['calls_per_second']):,} "
             f"| {float(d['streak_rejected_percent']):.1f} % | {d['streak_openings']} "
             f"| {float(d['rate_rejected_percent']):.2f} % | {d['rate_openings']} "
-            f"| {'never' if first is None else f'{float(first):.1f} s'} "
+            f"| {_seconds(first)} "
             f"| {row.target} | {row.verdict} |"
         )
     return "\n".join(lines)
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "never"
+    return f"{value:.1f} s" if value >= 1 else f"{value * 1000:.0f} ms"

@@ -103,3 +103,8 @@ def test_markdown_has_one_line_per_cell_with_both_rules() -> None:
     assert lines[2].startswith("| 5% | 1,000 | 50.0 % | 2 | 0.00 % | 0 | never |")
     assert lines[2].endswith("| PASS |")
     assert "| 99.00 % | 1 | 2.3 s |" in lines[3]
+
+
+def test_markdown_gives_a_first_rejection_under_a_second_in_milliseconds() -> None:
+    rate = Outcome(calls=1000, rejected=990, openings=1, first_rejection=0.0225)
+    assert "| 99.00 % | 1 | 22 ms |" in markdown([_cell(0.70, rate)])
