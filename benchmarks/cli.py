@@ -110,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table(rows))
     print()
     print(peers_detail(rows))
+    meta["loadavg_at_end"] = machine.loadavg()
+    print(f"\nload at the end: {meta['loadavg_at_end']}")
     meta["tables"] = {}
     for name, render in TABLES.items():
         measured = [row for row in rows if row.scenario == name and row.skipped is None]
