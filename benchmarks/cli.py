@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import machine, peers
+from benchmarks.baseline import DEFAULT_REVISION
 from benchmarks.context import Context
 from benchmarks.harness import Settings
 from benchmarks.report import Row, failed, peers_detail, table, write_json
-from benchmarks.scenarios import SCENARIOS
+from benchmarks.scenarios import SCENARIOS, TABLES
 
 DEFAULT_OUTPUT = Path(__file__).parent / "results" / "latest.json"
 
@@ -26,8 +27,8 @@ DEFAULT_OUTPUT = Path(__file__).parent / "results" / "latest.json"
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="circuit-breaker side by side with pybreaker, circuitbreaker, "
-        "aiobreaker and purgatory, judged against the project's speed targets.",
+        description="circuit-breaker side by side with pybreaker, circuitbreaker, aiobreaker, "
+        "purgatory and interlock-cb, judged against the project's speed targets.",
     )
     parser.add_argument(
         "--quick",
@@ -40,6 +41,13 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=list(SCENARIOS),
         metavar="SCENARIO",
         help=f"run only this scenario (repeatable): {', '.join(SCENARIOS)}",
+    )
+    parser.add_argument(
+        "--baseline",
+        default=DEFAULT_REVISION,
+        metavar="REV",
+        help="the git revision the baseline scenario times the current code against "
+        f"(default {DEFAULT_REVISION}, the core before its reshaping)",
     )
     parser.add_argument(
         "--output",
@@ -71,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "peers": versions,
         "peers_unavailable": unavailable,
         "scenarios": selected,
+        "baseline_revision": args.baseline,
     }
     print(f"{describe['cpu']} | {describe['cores']} cores | Python {describe['python']}"
           f" | load {describe['loadavg_at_start']}")
@@ -82,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="cb-bench-") as workdir:
-        context = Context(settings, Path(workdir))
+        context = Context(settings, Path(workdir), baseline_revision=args.baseline)
         try:
             for name in selected:
                 started = time.perf_counter()
@@ -101,6 +110,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table(rows))
     print()
     print(peers_detail(rows))
+    meta["loadavg_at_end"] = machine.loadavg()
+    print(f"\nload at the end: {meta['loadavg_at_end']}")
+    meta["tables"] = {}
+    for name, render in TABLES.items():
+        measured = [row for row in rows if row.scenario == name and row.skipped is None]
+        if measured:
+            meta["tables"][name] = render(measured)
+            print(f"\n{name}:\n{meta['tables'][name]}")
     write_json(args.output, rows, meta)
     print(f"\nJSON: {args.output}")
     return 1 if any(row.verdict == "ERROR" for row in rows) else 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.baseline import DEFAULT_REVISION
 from benchmarks.harness import Settings
 from benchmarks.redis_server import RedisServer
 
@@ -14,6 +15,7 @@ class Context:
     settings: Settings
     workdir: Path
     redis: RedisServer = field(default_factory=RedisServer)
+    baseline_revision: str = DEFAULT_REVISION
 
     @property
     def quick(self) -> bool:

@@ -19,11 +19,16 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def describe() -> dict[str, Any]:
+def loadavg() -> list[float] | None:
+    """1, 5 and 15 minute load averages: how busy the shared machine was."""
     try:
-        load: list[float] | None = [round(x, 2) for x in os.getloadavg()]
+        return [round(x, 2) for x in os.getloadavg()]
     except OSError:
-        load = None
+        return None
+
+
+def describe() -> dict[str, Any]:
+    load = loadavg()
     return {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),

@@ -15,6 +15,7 @@ PEER_MODULES = {
     "circuitbreaker": "circuitbreaker",
     "aiobreaker": "aiobreaker",
     "purgatory": "purgatory",
+    "interlock-cb": "interlock",
 }
 LONG_SECONDS = 10**6  # a recovery timeout no benchmark outlives
 
@@ -83,3 +84,35 @@ def purgatory_async_factory(threshold: int = 5) -> Any:
     return module.AsyncCircuitBreakerFactory(
         default_threshold=threshold, default_ttl=LONG_SECONDS
     )
+
+
+def interlock_breaker(name: str = "bench") -> Any:
+    """interlock-cb as its README shows it, default configuration: a count window of 100
+    calls, failure rate 50 %, slow calls (over 60 s) detected."""
+    module = load("interlock-cb")
+    assert module is not None
+    return module.CircuitBreaker(name=name)
+
+
+def interlock_windowed_breaker(
+    *,
+    failure_rate: float,
+    window_seconds: int,
+    slow_call_seconds: float,
+    slow_call_rate: float,
+    minimum_calls: int,
+    name: str = "bench_windowed",
+) -> Any:
+    """interlock-cb with a time-based sliding window and slow-call detection."""
+    module = load("interlock-cb")
+    assert module is not None
+    config = module.Config(
+        failure_rate_threshold=failure_rate,
+        minimum_number_of_calls=minimum_calls,
+        slow_call_duration_threshold=slow_call_seconds,
+        slow_call_rate_threshold=slow_call_rate,
+        window_type=module.WindowType.TIME_BASED,
+        window_size=window_seconds,
+        wait_duration_in_open=LONG_SECONDS,
+    )
+    return module.CircuitBreaker(name=name, config=config)

@@ -28,6 +28,7 @@ class Row:
     spread: float | None = None  # IQR / median of this project's figure
     notes: str = ""
     skipped: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)  # a scenario's own figures
 
     @property
     def best_peer(self) -> str | None:

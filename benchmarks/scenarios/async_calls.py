@@ -54,6 +54,8 @@ def _call_async_row(
         candidates["aiobreaker"] = on_loop(peers.aiobreaker_breaker().call_async)
     if peers.load("circuitbreaker"):
         candidates["circuitbreaker"] = on_loop(peers.circuitbreaker_breaker().call_async)
+    if peers.load("interlock-cb"):
+        candidates["interlock-cb"] = on_loop(peers.interlock_breaker().call_async)
     if purgatory_factory is not None:
         # purgatory has no call_async(): its documented per-call form is the context manager.
         factory = purgatory_factory
@@ -88,6 +90,8 @@ def _decorator_row(
         candidates["aiobreaker"] = on_loop(peers.aiobreaker_breaker()(anoop))
     if peers.load("circuitbreaker"):
         candidates["circuitbreaker"] = on_loop(peers.circuitbreaker_breaker()(anoop))
+    if peers.load("interlock-cb"):
+        candidates["interlock-cb"] = on_loop(peers.interlock_breaker()(anoop))
     if purgatory_factory is not None:
         candidates["purgatory"] = on_loop(purgatory_factory("bench")(anoop))
     return overhead_row(

@@ -26,11 +26,14 @@ def run_call(context: Context) -> list[Row]:
     if peers.load("purgatory"):
         factory = peers.purgatory_sync_factory()
         candidates["purgatory"] = loops.within(lambda: factory.get_breaker("bench"), noop)
+    if peers.load("interlock-cb"):
+        candidates["interlock-cb"] = loops.via(peers.interlock_breaker().call, noop)
     row = overhead_row(
         "closed_call",
         "call() overhead",
         interleave(candidates, context.settings),
         target="<=0.3x pybreaker, <=0.6x circuitbreaker",
+        notes="interlock-cb: default configuration (a 100-call window, slow-call detection)",
     )
     row.judge(
         at_most(row, "pybreaker", 0.3) and at_most(row, "circuitbreaker", 0.6), context.quick
@@ -52,6 +55,8 @@ def run_decorator(context: Context) -> list[Row]:
         candidates["aiobreaker"] = loops.bare(peers.aiobreaker_breaker()(noop))
     if peers.load("purgatory"):
         candidates["purgatory"] = loops.bare(peers.purgatory_sync_factory()("bench")(noop))
+    if peers.load("interlock-cb"):
+        candidates["interlock-cb"] = loops.bare(peers.interlock_breaker()(noop))
     row = overhead_row(
         "decorator",
         "decorated call overhead",

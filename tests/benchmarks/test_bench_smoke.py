@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from benchmarks.scenarios import SCENARIOS
+from benchmarks.baseline import DEFAULT_REVISION
+from benchmarks.scenarios import SCENARIOS, TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 VERDICTS = {"PASS", "MISS", "INFO", "SKIP", "QUICK"}
@@ -77,7 +78,10 @@ def test_report_names_machine_and_command(quick_run: tuple[str, dict[str, Any]])
     assert machine["python"] == sys.version.split()[0]
     assert "-m benchmarks --quick --output" in report["command"]
     assert report["date"]
-    assert set(report["peers"]) == {"pybreaker", "circuitbreaker", "aiobreaker", "purgatory"}
+    assert set(report["peers"]) == {
+        "pybreaker", "circuitbreaker", "aiobreaker", "purgatory", "interlock-cb"
+    }
+    assert report["baseline_revision"] == DEFAULT_REVISION
 
 
 def test_terminal_table_lists_every_scenario(quick_run: tuple[str, dict[str, Any]]) -> None:
@@ -112,3 +116,32 @@ def test_redis_scenarios_run_when_redis_is_required(
                 if row["scenario"] in SERVICE_SCENARIOS and row["verdict"] != "SKIP"]
     assert all(row["ours"] is not None for row in measured)
     assert len(measured) + len(skipped) >= len(SERVICE_SCENARIOS)
+
+
+def test_baseline_rows_time_the_old_package_or_say_why_not(
+    quick_run: tuple[str, dict[str, Any]],
+) -> None:
+    _, report = quick_run
+    rows = [row for row in report["rows"] if row["scenario"] == "baseline"]
+    if rows[0]["verdict"] == "SKIP":
+        assert rows[0]["skipped"].startswith(f"no baseline {DEFAULT_REVISION}: "), rows
+        return
+    assert len(rows) == 4  # call, call_async, the sync and the async decorator
+    for row in rows:
+        assert list(row["peers"]) == [f"at {DEFAULT_REVISION}"]
+        assert "/baseline/circuit_breaker/__init__.py" in row["notes"], row
+
+
+def test_scenario_tables_are_written_with_the_results(
+    quick_run: tuple[str, dict[str, Any]],
+) -> None:
+    stdout, report = quick_run
+    for name in TABLES:
+        measured = [row for row in report["rows"]
+                    if row["scenario"] == name and row["verdict"] != "SKIP"]
+        if not measured:
+            assert name not in report["tables"]
+            continue
+        table = report["tables"][name]
+        assert len(table.splitlines()) == 2 + len(measured)
+        assert table in stdout
