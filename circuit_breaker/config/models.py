@@ -18,6 +18,7 @@ from circuit_breaker.config.kinds import (
     exception_path,
     fail,
     flag,
+    http_status,
     name,
     number,
     optional,
@@ -115,6 +116,7 @@ class Settings(BaseModel):
     ignore_exceptions: list[
         Annotated[str | type[BaseException], PlainValidator(exception_path)]
     ] = []
+    failure_statuses: list[Annotated[int, PlainValidator(http_status)]] | None = None
     critical: Flag = None
 
     def given(self) -> dict[str, Any]:
