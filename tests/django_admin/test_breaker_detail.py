@@ -39,11 +39,11 @@ def test_detail_shows_status_resolved_config_and_recent_transitions(
     assert "ConnectionError" in html
 
 
-def test_detail_offers_the_three_actions_to_a_user_who_may_change(admin_client: Client) -> None:
+def test_detail_offers_the_four_actions_to_a_user_who_may_change(admin_client: Client) -> None:
     response = admin_client.get(change_url("orders_db"))
 
     verbs = [action.verb for action, _url in response.context["action_buttons"]]
-    assert verbs == ["Reset", "Force open", "Disable"]
+    assert verbs == ["Reset", "Force open", "Disable", "Open for"]
     html = response.content.decode()
     for _action, url in response.context["action_buttons"]:
         assert f'href="{url}"' in html
