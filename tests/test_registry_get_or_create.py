@@ -222,3 +222,16 @@ def test_sixteen_threads_asking_for_fifty_new_names_at_once_build_each_once(
         if isinstance(record.args, tuple) and "created on first use" in record.msg
     )
     assert created == dict.fromkeys(names, 1)
+
+
+def test_created_breakers_are_exported_as_metrics(registry: BreakerRegistry) -> None:
+    from circuit_breaker.metrics import BreakerCollector
+
+    trip(registry.get_or_create("api.example.com", profile="slow_api"))
+    samples = {
+        (sample.name, sample.labels.get("breaker"), sample.labels.get("state")): sample.value
+        for family in BreakerCollector(registry).collect()
+        for sample in family.samples
+    }
+    assert samples[("circuit_breaker_state", "api.example.com", "open")] == 1.0
+    assert samples[("circuit_breaker_consecutive_breaks", "api.example.com", None)] == 1.0
