@@ -47,7 +47,6 @@ from circuit_breaker.integrations.http_common import (
     BreakerSource,
     FailureStatus,
     HostBreakers,
-    admitted_generation,
     counts_as_failure,
 )
 
@@ -97,9 +96,27 @@ def _hosts(
     )
 
 
-def _resolve(hosts: HostBreakers, url: httpx.URL, key: object) -> CircuitBreaker | None:
+def _key(request: httpx.Request) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of the request, read where httpx keeps them parsed (the public
+    properties re-encode each part: twice the cost, on every request)."""
+    url = request.url
+    try:
+        parsed = url._uri_reference
+    except AttributeError:  # pragma: no cover - an httpx that parses differently
+        return url.scheme, url.host, url.port
+    return parsed.scheme, parsed.host, parsed.port
+
+
+def _resolve(hosts: HostBreakers, request: httpx.Request, key: object) -> CircuitBreaker | None:
+    url = request.url
     host = url.raw_host.decode("ascii", "replace").lower()
     return hosts.resolve(key, url.scheme, host, url.port)
+
+
+def _failure_to_count(breaker: CircuitBreaker, status: int) -> bool:
+    """Whether the response needs a closer look: the common 2xx-4xx answer, with the
+    default failure statuses, costs one comparison and one attribute read."""
+    return status >= 429 or breaker.config.failure_statuses is not None
 
 
 class BreakerTransport(httpx.BaseTransport):
@@ -119,13 +136,13 @@ class BreakerTransport(httpx.BaseTransport):
             registry, "BreakerTransport", profile, name, max_breakers, max_retry_after
         )
         self._transport = transport if transport is not None else httpx.HTTPTransport()
+        self._by_key = self._hosts.by_key
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        key = (url.raw_scheme, url.raw_host, url.port)
-        breaker = self._hosts.by_key.get(key)
+        key = _key(request)
+        breaker = self._by_key.get(key)
         if breaker is None:
-            breaker = _resolve(self._hosts, url, key)
+            breaker = _resolve(self._hosts, request, key)
             if breaker is None:
                 return self._transport.handle_request(request)
         try:
@@ -137,14 +154,15 @@ class BreakerTransport(httpx.BaseTransport):
             raise _rejected(exc, request) from None
 
     def _send(self, request: httpx.Request, breaker: CircuitBreaker) -> httpx.Response:
-        generation = admitted_generation(breaker)
+        generation = breaker._record.generation  # see http_common.admitted_generation
         response = self._transport.handle_request(request)
         status = response.status_code
-        if status in BACK_OFF_STATUSES:
-            retry_after = response.headers.get("Retry-After")
-            self._hosts.back_off(breaker, status, retry_after, generation)
-        if counts_as_failure(breaker, status):
-            raise FailureStatus(status, response.reason_phrase, response)
+        if _failure_to_count(breaker, status):
+            if status in BACK_OFF_STATUSES:
+                retry_after = response.headers.get("Retry-After")
+                self._hosts.back_off(breaker, status, retry_after, generation)
+            if counts_as_failure(breaker, status):
+                raise FailureStatus(status, response.reason_phrase, response)
         return response
 
     def close(self) -> None:
@@ -184,13 +202,13 @@ class AsyncBreakerTransport(httpx.AsyncBaseTransport):
             registry, "AsyncBreakerTransport", profile, name, max_breakers, max_retry_after
         )
         self._transport = transport if transport is not None else httpx.AsyncHTTPTransport()
+        self._by_key = self._hosts.by_key
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        key = (url.raw_scheme, url.raw_host, url.port)
-        breaker = self._hosts.by_key.get(key)
+        key = _key(request)
+        breaker = self._by_key.get(key)
         if breaker is None:
-            breaker = _resolve(self._hosts, url, key)
+            breaker = _resolve(self._hosts, request, key)
             if breaker is None:
                 return await self._transport.handle_async_request(request)
         try:
@@ -202,18 +220,19 @@ class AsyncBreakerTransport(httpx.AsyncBaseTransport):
             raise _rejected(exc, request) from None
 
     async def _send(self, request: httpx.Request, breaker: CircuitBreaker) -> httpx.Response:
-        generation = admitted_generation(breaker)
+        generation = breaker._record.generation  # see http_common.admitted_generation
         response = await self._transport.handle_async_request(request)
         status = response.status_code
-        if status in BACK_OFF_STATUSES:
-            retry_after = response.headers.get("Retry-After")
-            back_off = self._hosts.back_off
-            if retry_after is not None and breaker.store.shared:  # store I/O: off the loop
-                await asyncio.to_thread(back_off, breaker, status, retry_after, generation)
-            else:
-                back_off(breaker, status, retry_after, generation)
-        if counts_as_failure(breaker, status):
-            raise FailureStatus(status, response.reason_phrase, response)
+        if _failure_to_count(breaker, status):
+            if status in BACK_OFF_STATUSES:
+                retry_after = response.headers.get("Retry-After")
+                back_off = self._hosts.back_off
+                if retry_after is not None and breaker.store.shared:  # store I/O: off the loop
+                    await asyncio.to_thread(back_off, breaker, status, retry_after, generation)
+                else:
+                    back_off(breaker, status, retry_after, generation)
+            if counts_as_failure(breaker, status):
+                raise FailureStatus(status, response.reason_phrase, response)
         return response
 
     async def aclose(self) -> None:
