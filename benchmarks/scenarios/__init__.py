@@ -11,6 +11,7 @@ from benchmarks.scenarios import (
     closed,
     fleet,
     health,
+    http_transport,
     redis_store,
     registry_load,
     rejection,
@@ -29,4 +30,5 @@ SCENARIOS: dict[str, Scenario] = {
     "fleet_probes": fleet.run,
     "registry_load": registry_load.run,
     "health": health.run,
+    "http_transport": http_transport.run,
 }
