@@ -208,7 +208,9 @@ class AsyncBreakerTransport(httpx.AsyncBaseTransport):
         key = _key(request)
         breaker = self._by_key.get(key)
         if breaker is None:
-            breaker = _resolve(self._hosts, request, key)
+            # Once per host: building a breaker reads its record (and, in Django, writes
+            # its row), which must not block the event loop.
+            breaker = await asyncio.to_thread(_resolve, self._hosts, request, key)
             if breaker is None:
                 return await self._transport.handle_async_request(request)
         try:

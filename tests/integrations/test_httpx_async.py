@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -73,3 +75,23 @@ async def test_the_wrapped_transport_is_the_one_given(
         assert (await client.get("http://mocked.example/")).status_code == 503
     assert seen == ["http://mocked.example/"]
     assert registry.get("mocked.example").failure_count == 1
+
+
+async def test_a_hosts_breaker_is_built_off_the_event_loop(
+    registry: BreakerRegistry, upstream: Upstream
+) -> None:
+    """Building one reads the store (and, in Django, writes its row): never on the loop."""
+    threads: list[int] = []
+
+    class Watched:
+        def get_or_create(self, name: str, *, profile: str | None = None) -> Any:
+            threads.append(threading.get_ident())
+            return registry.get_or_create(name, profile=profile)
+
+        def __contains__(self, name: object) -> bool:
+            return name in registry
+
+    async with httpx.AsyncClient(transport=AsyncBreakerTransport(Watched())) as client:
+        await client.get(upstream.url("/"))
+        await client.get(upstream.url("/"))
+    assert len(threads) == 1 and threads[0] != threading.get_ident()
