@@ -75,6 +75,18 @@ class LazyRegistry:
 
     __getitem__ = get
 
+    def get_or_create(self, name: str, *, profile: str | None = None) -> CircuitBreaker:
+        """:meth:`BreakerRegistry.get_or_create`; a breaker it creates gets its row (the
+        admin's anchor) at once."""
+        target = self._target()
+        known = name in target
+        breaker = target.get_or_create(name, profile=profile)
+        if not known:
+            from circuit_breaker_django.bootstrap import ensure_rows
+
+            ensure_rows([name])
+        return breaker
+
     def names(self) -> list[str]:
         return self._target().names()
 

@@ -1,7 +1,8 @@
 """Manual control with a name on it, and the listener that stores every transition.
 
-The admin and the ``breakers`` command both call :func:`reset`, :func:`force_open` and
-:func:`disable`, so every manual change is stored as a ``Transition`` with its user.
+The admin and the ``breakers`` command both call :func:`reset`, :func:`force_open`,
+:func:`disable` and :func:`open_for`, so every manual change is stored as a
+``Transition`` with its user.
 Storing a row never breaks a call: database errors are logged and swallowed.
 """
 
@@ -17,6 +18,7 @@ from django.db import DatabaseError, router, transaction
 
 from circuit_breaker import CircuitBreaker
 from circuit_breaker.events import BreakerEvent
+from circuit_breaker.format import format_duration
 
 logger = logging.getLogger("circuit_breaker")
 
@@ -53,6 +55,26 @@ def force_open(breaker: CircuitBreaker, user: Any = None, *, actor: str | None =
 def disable(breaker: CircuitBreaker, user: Any = None, *, actor: str | None = None) -> None:
     """Let every call through uncounted until a reset; stored as a manual transition."""
     _manual(breaker.disable, user, actor)
+
+
+def open_for(
+    breaker: CircuitBreaker,
+    user: Any = None,
+    *,
+    seconds: float,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> None:
+    """Stay open ``seconds`` in every process, then let one probe through; stored as a
+    manual transition whose detail is ``reason`` (by default, how long and that it was by
+    hand). Like the server's back-off, it leaves a forced-open or disabled breaker alone."""
+    detail = reason or f"opened by hand for {format_duration(seconds, compact=True)}"
+
+    def apply(*, actor: str | None) -> None:
+        # An actor is what makes open_for a manual action (store reached, or an error).
+        breaker.open_for(seconds, reason=detail, actor=actor or __name__)
+
+    _manual(apply, user, actor)
 
 
 def _write(fields: dict[str, Any]) -> None:

@@ -35,7 +35,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from circuit_breaker import BreakerStatus, CircuitBreaker
+from circuit_breaker import BreakerStatus
 from circuit_breaker.core.state import MANUAL_STATES, CircuitBreakerState
 from circuit_breaker.errors import ConfigError, StoreUnavailableError
 from circuit_breaker.format import (
@@ -55,6 +55,7 @@ from circuit_breaker.format import (
 )
 from circuit_breaker.stores import BreakerStore
 from circuit_breaker_django import actions, registry
+from circuit_breaker_django.forms import OpenForForm
 from circuit_breaker_django.models import Breaker, Transition
 from circuit_breaker_django.templatetags.breaker_timeline import history, sparklines
 from circuit_breaker_django.templatetags.circuit_breaker_admin import state_badge
@@ -92,7 +93,8 @@ class ManualAction:
     verb: str  # button and log wording
     target_state: str
     effect: str  # what the confirmation page says will happen
-    perform: Callable[[CircuitBreaker, Any], None]  # (breaker, request.user)
+    perform: Callable[..., None]  # (breaker, request.user, **the form's arguments)
+    asks_duration: bool = False  # its confirmation page has an OpenForForm
 
 
 MANUAL_ACTIONS: dict[str, ManualAction] = {
@@ -124,6 +126,18 @@ MANUAL_ACTIONS: dict[str, ManualAction] = {
             effect="Every call passes and no failure is counted: the breaker protects "
             "nothing until someone resets it.",
             perform=actions.disable,
+        ),
+        ManualAction(
+            name="open_for",
+            url_part="open-for",
+            verb="Open for",
+            target_state="open",
+            effect="Every call is rejected with CircuitOpenError for the duration below, in "
+            "every process sharing the store; then one probe call decides, as after any "
+            "opening. An open breaker's deadline only ever moves later; a forced-open or "
+            "disabled breaker is left as it is.",
+            perform=actions.open_for,
+            asks_duration=True,
         ),
     )
 }
@@ -317,7 +331,7 @@ class BreakerAdmin(BreakerModelAdmin):
     search_fields = ("name",)
     ordering = ("name",)
     list_per_page = 100
-    actions = ("reset_breakers", "force_open_breakers", "disable_breakers")
+    actions = ("reset_breakers", "force_open_breakers", "disable_breakers", "open_for_breakers")
     fields = ("name",)
     readonly_fields = ("name",)
     confirmation_template = "admin/circuit_breaker_django/breaker/action_confirmation.html"
@@ -588,7 +602,10 @@ class BreakerAdmin(BreakerModelAdmin):
         if not self.has_change_permission(request, row):
             raise PermissionDenied
         if request.method == "POST":
-            self._apply(request, action, [row])
+            form = OpenForForm(request.POST) if action.asks_duration else None
+            if form is not None and not form.is_valid():
+                return self._confirmation(request, action, [row], bulk=False, form=form)
+            self._apply(request, action, [row], form)
             return HttpResponseRedirect(
                 reverse(
                     f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
@@ -616,6 +633,12 @@ class BreakerAdmin(BreakerModelAdmin):
     ) -> TemplateResponse | None:
         return self._bulk(request, queryset, MANUAL_ACTIONS["disable"])
 
+    @admin.action(permissions=["change"], description="Open selected circuit breakers for…")
+    def open_for_breakers(
+        self, request: HttpRequest, queryset: QuerySet[Breaker]
+    ) -> TemplateResponse | None:
+        return self._bulk(request, queryset, MANUAL_ACTIONS["open_for"])
+
     def _bulk(
         self, request: HttpRequest, queryset: QuerySet[Breaker], action: ManualAction
     ) -> TemplateResponse | None:
@@ -623,17 +646,31 @@ class BreakerAdmin(BreakerModelAdmin):
         rows = list(queryset.order_by("name"))
         if request.POST.get("post") != "yes":
             return self._confirmation(request, action, rows, bulk=True)
-        self._apply(request, action, rows)
+        form = OpenForForm(request.POST) if action.asks_duration else None
+        if form is not None and not form.is_valid():
+            return self._confirmation(request, action, rows, bulk=True, form=form)
+        self._apply(request, action, rows, form)
         return None  # the admin redirects back to the list
 
     def _confirmation(
-        self, request: HttpRequest, action: ManualAction, rows: Sequence[Breaker], *, bulk: bool
+        self,
+        request: HttpRequest,
+        action: ManualAction,
+        rows: Sequence[Breaker],
+        *,
+        bulk: bool,
+        form: OpenForForm | None = None,
     ) -> TemplateResponse:
         statuses = registry.statuses([row.name for row in rows])
         request.current_app = self.admin_site.name
+        title = f"{action.verb}: are you sure?"
+        if action.asks_duration:
+            title = "Open for how long?"
+            form = form or OpenForForm()
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{action.verb}: are you sure?",
+            "title": title,
+            "duration_form": form,
             "opts": self.opts,
             "manual_action": action,
             "breakers": [(row, statuses[row.name]) for row in rows],
@@ -644,39 +681,61 @@ class BreakerAdmin(BreakerModelAdmin):
         }
         return TemplateResponse(request, self.confirmation_template, context)
 
-    def _apply(self, request: HttpRequest, action: ManualAction, rows: Sequence[Breaker]) -> None:
+    def _apply(
+        self,
+        request: HttpRequest,
+        action: ManualAction,
+        rows: Sequence[Breaker],
+        form: OpenForForm | None = None,
+    ) -> None:
         """Perform the action for ``request.user``, log each breaker, tell the user.
 
         An action the shared store did not take is reported as an error and logged
-        nowhere: an audit trail must never record what did not happen.
+        nowhere: an audit trail must never record what did not happen. Nor is "Open
+        for…" on a forced-open or disabled breaker, which it leaves alone.
         """
+        arguments = {} if form is None else form.arguments()
+        verb = action.verb
+        if "seconds" in arguments:
+            verb += f" {format_duration(arguments['seconds'], compact=True)}"
         done: list[str] = []
         refused: list[str] = []
+        untouched: list[str] = []
         for row in rows:
             breaker = registry.get(row.name)
             before = breaker.state
             try:
-                action.perform(breaker, request.user)
+                action.perform(breaker, request.user, **arguments)
             except StoreUnavailableError as exc:
-                logger.error("circuit breaker %r: %s refused: %s", row.name, action.verb, exc)
+                logger.error("circuit breaker %r: %s refused: %s", row.name, verb, exc)
                 refused.append(row.name)
                 continue
             after = breaker.state
+            if action.asks_duration and after is before and after in MANUAL_STATES:
+                untouched.append(row.name)
+                continue
             self.log_change(
-                request, row, f"{action.verb}: state {state_label(before)} → {state_label(after)}."
+                request, row, f"{verb}: state {state_label(before)} → {state_label(after)}."
             )
             done.append(row.name)
         if done:
             plural = "s" if len(done) != 1 else ""
             self.message_user(
                 request,
-                f"{action.verb}: {len(done)} circuit breaker{plural} ({', '.join(done)}).",
+                f"{verb}: {len(done)} circuit breaker{plural} ({', '.join(done)}).",
                 messages.SUCCESS,
+            )
+        if untouched:
+            self.message_user(
+                request,
+                f"{verb} left {', '.join(untouched)} as they are: a forced-open or disabled "
+                "breaker waits for a reset.",
+                messages.WARNING,
             )
         if refused:
             self.message_user(
                 request,
-                f"{action.verb} not applied to {', '.join(refused)}: the shared store cannot "
+                f"{verb} not applied to {', '.join(refused)}: the shared store cannot "
                 "be reached, and an action only this process would see must not look done. "
                 "Try again once it answers.",
                 messages.ERROR,

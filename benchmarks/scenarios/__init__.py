@@ -14,6 +14,7 @@ from benchmarks.scenarios import (
     fleet,
     fleet_cluster,
     health,
+    http_transport,
     redis_store,
     registry_load,
     rejection,
@@ -39,6 +40,7 @@ SCENARIOS: dict[str, Scenario] = {
     "registry_load": registry_load.run,
     "health": health.run,
     "trip_model": trip_model.run,
+    "http_transport": http_transport.run,
 }
 
 Table = Callable[[Sequence[Row]], str]

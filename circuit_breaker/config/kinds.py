@@ -162,6 +162,15 @@ def window_size(value: Any) -> tuple[str, float | int]:
     return ("seconds", seconds)
 
 
+def http_status(value: Any) -> int:
+    """An HTTP status code, 100 to 599."""
+    if isinstance(value, EnvStr) and _WHOLE_NUMBER.fullmatch(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
+        fail("expected an HTTP status code, a whole number from 100 to 599")
+    return value
+
+
 def optional(check: Check) -> Check:
     """``check``, or null (YAML ``~`` / ``null``) meaning "none"."""
 

@@ -19,6 +19,7 @@ from circuit_breaker.config.kinds import (
     exception_path,
     fail,
     flag,
+    http_status,
     name,
     number,
     optional,
@@ -117,6 +118,7 @@ class Settings(BaseModel):
         Annotated[str | type[BaseException], PlainValidator(exception_path)]
     ] = []
     failure_on_result: Annotated[Any, PlainValidator(optional(callable_path))] = None
+    failure_statuses: list[Annotated[int, PlainValidator(http_status)]] | None = None
     critical: Flag = None
 
     def given(self) -> dict[str, Any]:

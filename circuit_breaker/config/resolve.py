@@ -17,7 +17,7 @@ from circuit_breaker.config.files import Document
 from circuit_breaker.config.models import BreakerSettings, ProfileSettings, Settings, StoreSettings
 from circuit_breaker.config.profiles import BUILTIN_PROFILES
 from circuit_breaker.config.source import Entry, KeyPath, Location, problem
-from circuit_breaker.config.spec import BreakerSpec, RegistryConfig, StoreSpec
+from circuit_breaker.config.spec import BreakerSpec, ProfileSpec, RegistryConfig, StoreSpec
 from circuit_breaker.config.validation import validate
 from circuit_breaker.core.config import BreakerConfig, InvalidSetting
 from circuit_breaker.errors import ConfigError, ConfigProblem, closest
@@ -46,7 +46,9 @@ def resolve(document: Document) -> RegistryConfig:
         order = {source: index for index, source in enumerate(document.sources)}
         resolver.problems.sort(key=lambda p: (order.get(p.file or "", -1), p.line or 0))
         raise ConfigError(resolver.problems)
-    return RegistryConfig(breakers, store, tuple(document.sources))
+    return RegistryConfig(
+        breakers, store, tuple(document.sources), resolver.profiles(), resolver.on_demand_defaults
+    )
 
 
 class _Resolver:
@@ -64,6 +66,8 @@ class _Resolver:
         self._resolved: dict[str, Settings_ | None] = {}
         for name in self._own:  # every profile, used or not, so its problems show
             self._chain(name, ())
+        self._defaults: Settings_ = {}
+        self.on_demand_defaults = ProfileSpec(None, {}, Location(None))
 
     def breakers(self) -> dict[str, BreakerSpec]:
         """Every breaker's spec; breakers are checked even when ``defaults`` has problems."""
@@ -73,6 +77,11 @@ class _Resolver:
         default_base = (
             self._profile(default_profile, defaults_entry, ("defaults",)) if default_profile else {}
         )
+        if defaults is not None and default_base is not None:
+            self._defaults = defaults
+            self.on_demand_defaults = ProfileSpec(
+                default_profile, {**default_base, **defaults}, defaults_entry.where
+            )
         specs: dict[str, BreakerSpec] = {}
         for name, body in self.sections["breakers"].items():
             path = ("breakers", name)
@@ -110,6 +119,18 @@ class _Resolver:
                 )
             )
             return None
+
+    def profiles(self) -> dict[str, ProfileSpec]:
+        """Every known profile under ``defaults``: what breakers created on first use are
+        built from (call after :meth:`breakers`, which reads ``defaults``)."""
+        declared = self.sections["profiles"]
+        found = {}
+        for name in self._known:
+            settings = self._chain(name, ())
+            if settings is not None:
+                where = declared[name].where if name in declared else Location(None)
+                found[name] = ProfileSpec(name, {**settings, **self._defaults}, where)
+        return found
 
     def store(self) -> StoreSpec | None:
         section = self.sections["store"]

@@ -165,6 +165,27 @@ def test_null_max_interval_removes_a_profile_cap() -> None:
     assert config.breakers["x"].config.max_interval_seconds is None
 
 
+def test_failure_statuses_from_a_profile_replaced_or_reset_by_a_breaker() -> None:
+    config = config_from_dict(
+        {
+            "profiles": {"strict_http": {"failure_statuses": [500, 502, 503, 504, 429]}},
+            "breakers": {
+                "a": {"profile": "strict_http"},
+                "b": {"profile": "strict_http", "failure_statuses": [503]},
+                "c": {"profile": "strict_http", "failure_statuses": None},
+                "d": {"failure_statuses": []},
+            },
+        }
+    )
+    statuses = {name: spec.config.failure_statuses for name, spec in config.breakers.items()}
+    assert statuses == {
+        "a": frozenset({429, 500, 502, 503, 504}),
+        "b": frozenset({503}),
+        "c": None,  # the integrations' default: 5xx and 429
+        "d": frozenset(),  # no status counts: only transport errors do
+    }
+
+
 def test_durations_and_their_twins() -> None:
     config = config_from_dict(
         {

@@ -58,11 +58,11 @@ def test_detail_says_an_observing_breaker_rejects_nothing_and_what_it_would_have
     assert '<tr><th scope="row">Mode</th><td>Enforce</td></tr>' in enforcing
 
 
-def test_detail_offers_the_three_actions_to_a_user_who_may_change(admin_client: Client) -> None:
+def test_detail_offers_the_four_actions_to_a_user_who_may_change(admin_client: Client) -> None:
     response = admin_client.get(change_url("orders_db"))
 
     verbs = [action.verb for action, _url in response.context["action_buttons"]]
-    assert verbs == ["Reset", "Force open", "Disable"]
+    assert verbs == ["Reset", "Force open", "Disable", "Open for"]
     html = response.content.decode()
     for _action, url in response.context["action_buttons"]:
         assert f'href="{url}"' in html

@@ -46,6 +46,25 @@ def test_list_shows_every_registry_breaker_with_the_memory_store(admin_client: C
     assert response.context["title"] == "Circuit breakers"
 
 
+def test_list_shows_breakers_created_on_first_use_like_declared_ones(
+    admin_client: Client,
+) -> None:
+    created = registry.get_or_create("api.example.com", profile="api")
+    for _ in range(3):
+        with suppress(ConnectionError):
+            created.call(refuse)
+
+    response = admin_client.get(reverse(LIST_URL))
+
+    assert listed_names(response) == sorted([*ALL_NAMES, "api.example.com"])
+    row = next(r for r in response.context["cl"].result_list if r.name == "api.example.com")
+    assert row.live_status.state.value == "open" and row.live_status.profile == "api"
+
+
+def refuse() -> None:
+    raise ConnectionError("connection refused")
+
+
 @pytest.fixture
 def redis_store() -> Iterator[RedisStore]:
     """A RedisStore on the local server, under a key prefix of its own."""

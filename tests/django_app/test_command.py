@@ -20,6 +20,7 @@ from circuit_breaker_django import registry
 from circuit_breaker_django.models import Transition
 from circuit_breaker_django.store import DjangoStore
 from tests.django_app.conftest import refuse, trip
+from tests.helpers import FakeClock
 
 
 @pytest.fixture(autouse=True)
@@ -121,14 +122,71 @@ def test_resetting_a_closed_breaker_says_it_already_is(db: None) -> None:
     ]
 
 
-def test_a_manual_action_the_store_does_not_take_fails_and_records_nothing(
-    install: Callable[..., BreakerRegistry], django_db_blocker: Any
+@pytest.mark.parametrize(
+    "arguments", [("open", "external_api"), ("open", "external_api", "--for", "5m")]
+)
+def test_a_manual_action_the_store_does_not_take_exits_3_and_records_nothing(
+    install: Callable[..., BreakerRegistry], django_db_blocker: Any, arguments: tuple[str, ...]
 ) -> None:
     install(store=DjangoStore(using="unreachable"))
-    with django_db_blocker.unblock(), pytest.raises(CommandError, match="did not take"):
-        run("open", "external_api")
+    err = StringIO()
+    with django_db_blocker.unblock(), pytest.raises(SystemExit) as exited:
+        call_command("breakers", *arguments, stdout=StringIO(), stderr=err)
+    assert exited.value.code == 3
+    assert "external_api: not " in err.getvalue()
+    assert "the shared store did not take the action for external_api" in err.getvalue()
     assert registry.get("external_api").state.value == "closed"
     assert not Transition.objects.exists()
+
+
+def test_open_for_opens_for_that_long_and_records_a_manual_transition(
+    install: Callable[..., BreakerRegistry],
+) -> None:
+    clock = FakeClock()
+    install(clock=clock)
+    out = run("open", "external_api", "orders_db", "--for", "5m", "--reason", "db failover")
+    assert "external_api: opened for 5m (now open, next retry in 5m0s)" in out
+    assert "orders_db: opened for 5m (now open, next retry in 5m0s)" in out
+    status = registry.get("external_api").status()
+    assert (status.reason, status.detail, status.retry_in) == ("open_for", "db failover", 300.0)
+    rows = Transition.objects.order_by("breaker")
+    assert [(r.breaker, r.to_state, r.reason, r.detail, r.origin) for r in rows] == [
+        ("external_api", "open", "open_for", "db failover", "manual"),
+        ("orders_db", "open", "open_for", "db failover", "manual"),
+    ]
+    assert all(r.actor and r.actor.startswith("manage.py breakers (") for r in rows)
+    clock.advance(300)
+    assert registry.get("external_api").state.value == "half_open"
+
+
+def test_open_for_without_a_reason_says_how_long_and_by_hand(db: None) -> None:
+    run("open", "external_api", "--for", "90s")
+    assert Transition.objects.get().detail == "opened by hand for 1m30s"
+
+
+def test_open_for_leaves_a_forced_open_breaker_as_it_is(db: None) -> None:
+    registry.get("payment_gateway").force_open()
+    out = run("open", "payment_gateway", "--for", "5m")
+    assert "payment_gateway: left forced_open: it waits for a reset" in out
+    assert registry.get("payment_gateway").state.value == "forced_open"
+
+
+@pytest.mark.parametrize("value", ["5x", "soon", "0s", "400d", "-5m"])
+def test_a_bad_duration_is_a_usage_error_and_opens_nothing(db: None, value: str) -> None:
+    with pytest.raises(CommandError, match=r"argument --for: .*expected"):
+        run("open", "external_api", f"--for={value}")
+    assert registry.get("external_api").state.value == "closed"
+
+
+def test_open_for_an_unknown_name_is_a_clear_error(db: None) -> None:
+    with pytest.raises(CommandError, match="unknown circuit breaker\\(s\\): extrnal_api"):
+        run("open", "extrnal_api", "--for", "5m")
+
+
+def test_a_reason_without_for_is_a_usage_error(db: None) -> None:
+    with pytest.raises(CommandError, match="--reason goes with --for"):
+        run("open", "external_api", "--reason", "why")
+    assert registry.get("external_api").state.value == "closed"
 
 
 def test_status_says_so_and_exits_3_when_the_store_cannot_be_read(
@@ -215,3 +273,16 @@ def test_both_status_commands_print_the_same_table(
     install(RATED)
     assert cli.main(["status", "--config", str(config)]) == 0
     assert run("status") == capsys.readouterr().out
+
+
+def test_a_bad_duration_from_a_shell_prints_the_usage_and_exits_2(
+    install: Callable[..., BreakerRegistry], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from django.core.management import ManagementUtility
+
+    arguments = ["manage.py", "breakers", "open", "external_api", "--for", "5x"]
+    with pytest.raises(SystemExit) as exited:
+        ManagementUtility(arguments).execute()
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: manage.py breakers open" in err and "'5x': expected a duration like" in err

@@ -153,6 +153,15 @@ def test_a_reload_gives_the_breakers_it_adds_their_rows(
     assert Breaker.objects.filter(name="search_service").exists()
 
 
+def test_a_breaker_created_on_first_use_gets_its_row(
+    configured: Path, transactional_db: None
+) -> None:
+    breaker = registry.get_or_create("api.example.com", profile="api")
+    assert registry.get("api.example.com") is breaker
+    assert Breaker.objects.filter(name="api.example.com").exists()
+    assert registry.get_or_create("external_api") is registry.get("external_api")
+
+
 @pytest.mark.e2e
 def test_sync_breaker_rows_fails_within_the_bound_when_the_database_never_answers(
     settings: Any, django_db_blocker: Any

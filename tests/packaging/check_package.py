@@ -95,7 +95,8 @@ def check_archives(dist: Path) -> Path:
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "no LICENSE"
     assert metadata["Name"] == "circuit-breaker" and metadata["License-Expression"] == "MIT"
     extras = set(metadata.get_all("Provides-Extra") or [])
-    assert {"django", "redis", "prometheus"} <= extras, extras
+    integrations = {"httpx", "requests", "tenacity", "opentelemetry"}
+    assert {"django", "redis", "prometheus", *integrations} <= extras, extras
     with tarfile.open(sdist) as archive:
         root = archive.getnames()[0].split("/")[0]
         held = {name.removeprefix(root + "/") for name in archive.getnames()}

@@ -230,3 +230,52 @@ def rate_traffic(
     results.put(
         {**tally, "share": failure_share, "changes": log.changes, "opened_seen": opened_seen}
     )
+
+
+def http_back_off(
+    url: str,
+    prefix: str,
+    upstream: str,
+    index: int,
+    run_seconds: float,
+    ready: Any,
+    triggered: Any,
+    results: Any,
+) -> None:
+    """One process of a fleet calling ``upstream`` through a BreakerTransport on Redis.
+
+    Process 0 first gets a 429 with ``Retry-After: 2``; then every process calls the slow
+    ``/delay/0.3`` every 20 ms for ``run_seconds`` and reports what happened, when.
+    """
+    import httpx
+
+    from circuit_breaker.integrations.httpx import BreakerTransport
+    from circuit_breaker.registry import BreakerRegistry
+
+    store = RedisStore(url, key_prefix=prefix, socket_timeout=5.0)
+    log = EventLog()
+    registry = BreakerRegistry.from_dict(
+        {"version": 1, "defaults": {"jitter_enabled": False}}, store=store, listeners=[log]
+    )
+    client = httpx.Client(transport=BreakerTransport(registry), timeout=10)
+    ready.wait()
+    if index == 0:
+        status = client.get(f"{upstream}/status/429?retry_after=2").status_code
+        assert status == 429
+        triggered.set()
+    triggered.wait()
+    tally: dict[str, Any] = {"ok": [], "rejected": [], "unexpected": 0}
+    end = time.monotonic() + run_seconds
+    while time.monotonic() < end:
+        sent = time.time()
+        try:
+            client.get(f"{upstream}/delay/0.3")
+            tally["ok"].append(sent)
+        except CircuitOpenError:
+            tally["rejected"].append(sent)
+        except Exception:
+            tally["unexpected"] += 1
+        time.sleep(0.02)  # real wait: pacing of this process's traffic
+    client.close()
+    results.put({**tally, "index": index, "changes": log.changes})
+    store.close()

@@ -252,3 +252,45 @@ def test_a_manual_action_while_redis_is_down_raises_and_changes_nothing(
         assert record_of(store, "svc").record.state is FORCED_OPEN
     finally:
         store.close()
+
+
+# -- a server's back-off while Redis is down -------------------------------------------
+
+
+def test_open_for_without_an_actor_while_redis_is_down_opens_locally_and_never_raises(
+    own_redis: RedisServer,
+) -> None:
+    store = RedisStore(own_redis.url, sync_interval=60.0, key_prefix="backoff")
+    try:
+        breaker = make(store, base_interval_minutes=5)
+        own_redis.stop()
+        breaker.open_for(30, reason="HTTP 429, Retry-After: 30")  # a response's back-off
+        status = breaker.status()
+        assert (status.state, status.reason, status.detail) == (
+            OPEN,
+            "open_for",
+            "HTTP 429, Retry-After: 30",
+        )
+        assert status.store.reachable is False
+        with pytest.raises(CircuitOpenError):
+            breaker.call(lambda: None)
+    finally:
+        store.close()
+
+
+def test_open_for_with_an_actor_while_redis_is_down_raises_and_changes_nothing(
+    own_redis: RedisServer,
+) -> None:
+    store = RedisStore(own_redis.url, sync_interval=60.0, key_prefix="backoff-manual")
+    try:
+        breaker = make(store, base_interval_minutes=5)
+        own_redis.stop()
+        with pytest.raises(StoreUnavailableError):
+            breaker.open_for(300, reason="maintenance", actor="operator")
+        assert breaker.state is CLOSED
+        own_redis.start()
+        breaker.open_for(300, reason="maintenance", actor="operator")  # tried anyway
+        stored = record_of(store, "svc").record
+        assert (stored.state, stored.reason, stored.detail) == (OPEN, "open_for", "maintenance")
+    finally:
+        store.close()

@@ -77,8 +77,8 @@ def test_a_record_the_source_cannot_read_sends_only_its_breakers_to_local_state(
     dead, alive = Follower(), Follower()
     sync.watch("on-dead-node", dead)
     sync.watch("on-live-node", alive)
-    assert dead.event.wait(5) and alive.event.wait(5)
     sync.wake()  # the second watch may have missed the first cycle
+    assert dead.event.wait(5) and alive.event.wait(5)
     deadline = time.monotonic() + 5
     while not (dead.lost_because and alive.adopted) and time.monotonic() < deadline:
         time.sleep(0.01)  # real wait: the background thread runs the cycle

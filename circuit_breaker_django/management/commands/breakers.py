@@ -1,12 +1,16 @@
 """``manage.py breakers status|reset|open|disable|check``: the registry from a shell.
 
-Exit status: 0 when all is well; 1 for an error (unknown breaker, bad configuration, a
-manual action the shared store did not take); 2 for bad usage; 3 when ``status`` could
-not read the shared store (it prints the process's local view, saying so).
+``open NAME`` forces a breaker open until a reset; ``open NAME --for 5m`` opens it for
+that long in every process (``open_for``), then lets one probe through.
+
+Exit status: 0 when all is well; 1 for an error (unknown breaker, bad configuration);
+2 for bad usage; 3 when the shared store could not be reached: ``status`` then prints
+the process's local view, saying so, and a manual action is not applied.
 """
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import json
 import socket
@@ -18,8 +22,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from circuit_breaker import CircuitBreaker, CircuitBreakerState
+from circuit_breaker.config.durations import DURATION_FORMS, parse_duration
+from circuit_breaker.core.schedule import MAX_INTERVAL_SECONDS
+from circuit_breaker.core.state import MANUAL_STATES
 from circuit_breaker.errors import ConfigError, StoreUnavailableError, closest
-from circuit_breaker.format import status_table, unreachable_notice
+from circuit_breaker.format import (
+    format_duration,
+    next_retry_label,
+    status_table,
+    unreachable_notice,
+)
 from circuit_breaker_django import actions, registry
 from circuit_breaker_django.conf import get_config
 
@@ -31,6 +43,17 @@ MANUAL: dict[str, tuple[Callable[..., None], str, CircuitBreakerState]] = {
     "disable": (actions.disable, "disabled", CircuitBreakerState.DISABLED),
 }
 ALREADY = {"reset": "already closed", "open": "already forced open", "disable": "already disabled"}
+
+
+def duration(text: str) -> float:
+    """``--for``'s value: seconds, above 0 and at most 365 days (else a usage error)."""
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected {DURATION_FORMS}") from None
+    if not 0 < seconds <= MAX_INTERVAL_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected more than 0s, at most 365d")
+    return seconds
 
 
 class Command(BaseCommand):
@@ -47,12 +70,20 @@ class Command(BaseCommand):
         which = reset.add_mutually_exclusive_group(required=True)
         which.add_argument("names", nargs="*", metavar="NAME", default=[])
         which.add_argument("--all", action="store_true", help="every breaker")
-        for action, text in (
-            ("open", "reject every call until reset"),
-            ("disable", "let every call through until reset"),
-        ):
-            manual = commands.add_parser(action, help=text)
-            manual.add_argument("names", nargs="+", metavar="NAME")
+        opening = commands.add_parser(
+            "open", help="reject every call until reset (with --for: for that long)"
+        )
+        opening.add_argument("names", nargs="+", metavar="NAME")
+        opening.add_argument(
+            "--for",
+            dest="seconds",
+            type=duration,
+            metavar="DURATION",
+            help="open for this long (30s, 5m, 1h30m), then let one probe through",
+        )
+        opening.add_argument("--reason", help="with --for: kept with the transition")
+        disable = commands.add_parser("disable", help="let every call through until reset")
+        disable.add_argument("names", nargs="+", metavar="NAME")
         commands.add_parser("check", help="validate the configuration and reach the store")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -62,7 +93,11 @@ class Command(BaseCommand):
                 self._status(options["names"], options["state"], options["format"])
             elif action == "check":
                 self._check()
+            elif options.get("seconds") is not None:
+                self._open_for(options["names"], options["seconds"], options["reason"])
             else:
+                if options.get("reason") is not None:
+                    raise CommandError("--reason goes with --for (open NAME --for 5m --reason ...)")
                 names = registry.names() if options.get("all") else options["names"]
                 self._manual(action, names)
         except (ConfigError, ImproperlyConfigured) as exc:
@@ -113,11 +148,38 @@ class Command(BaseCommand):
                 refused.append(breaker.name)
                 continue
             self.stdout.write(f"{breaker.name}: {done} (now {breaker.state.value})")
+        self._exit_if_refused(refused)
+
+    def _open_for(self, names: Sequence[str], seconds: float, reason: str | None) -> None:
+        actor = f"manage.py breakers ({getpass.getuser()}@{socket.gethostname()})"
+        label = format_duration(seconds, compact=True)
+        refused = []
+        for breaker in self._breakers(names):
+            if breaker.state in MANUAL_STATES:
+                self.stdout.write(
+                    f"{breaker.name}: left {breaker.state.value}: it waits for a reset"
+                )
+                continue
+            try:
+                actions.open_for(breaker, seconds=seconds, reason=reason, actor=actor)
+            except StoreUnavailableError as exc:
+                self.stderr.write(f"{breaker.name}: not opened: {exc}")
+                refused.append(breaker.name)
+                continue
+            status = breaker.status()
+            self.stdout.write(
+                f"{breaker.name}: opened for {label} "
+                f"(now {status.state.value}, next retry {next_retry_label(status)})"
+            )
+        self._exit_if_refused(refused)
+
+    def _exit_if_refused(self, refused: list[str]) -> None:
         if refused:
-            raise CommandError(
-                f"the shared store did not take the action for {', '.join(refused)}; "
+            self.stderr.write(
+                f"error: the shared store did not take the action for {', '.join(refused)}; "
                 "nothing was changed for them (try again once the store answers)"
             )
+            sys.exit(EXIT_STORE_UNREACHABLE)
 
     def _check(self) -> None:
         config = get_config()
