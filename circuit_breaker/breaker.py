@@ -258,15 +258,20 @@ class CircuitBreaker(Permits):
             if self._counting:
                 self._count_success()
             return result
-        if self._windowed is not None:  # CLOSED, quiet: only the rate window to count in
-            admission = self._ordinary
-            started = self._clock()
+        window = self._windowed
+        if window is not None:  # CLOSED, quiet: only the rate window to count in
+            clock = self._clock
+            started = clock()
             try:
                 result = fn(*args, **kwargs) if kwargs else fn(*args)  # type: ignore[call-arg]
             except BaseException as exc:
-                self._failed(exc, admission, started)
+                self._failed(exc, self._ordinary, started)
                 raise
-            self._count(admission, started, None)
+            ended = clock()
+            if ended < window.quick_until and ended - started < window.slow_limit:
+                window.count_quick(None)  # no lock for the common success
+            else:
+                self._count(self._ordinary, started, None)
             if self._counting:
                 self._count_success()
             return result
@@ -299,15 +304,20 @@ class CircuitBreaker(Permits):
             if self._counting:
                 self._count_success()
             return result
-        if self._windowed is not None:
-            admission = self._ordinary
-            started = self._clock()
+        window = self._windowed
+        if window is not None:
+            clock = self._clock
+            started = clock()
             try:
                 result = await (fn(*args, **kwargs) if kwargs else fn(*args))  # type: ignore[call-arg]
             except BaseException as exc:
-                await self._failed_async(exc, admission, started)
+                await self._failed_async(exc, self._ordinary, started)
                 raise
-            self._count(admission, started, None)
+            ended = clock()
+            if ended < window.quick_until and ended - started < window.slow_limit:
+                window.count_quick(None)  # no lock for the common success
+            else:
+                self._count(self._ordinary, started, None)
             if self._counting:
                 self._count_success()
             return result

@@ -297,6 +297,8 @@ class StoreView:
             window = LocalWindow(rules, record.generation)
         elif window.generation != record.generation:
             window.restart(record.generation)  # opened or closed: the window starts empty
+        if window is not None:
+            window.set_clock(self._local_at - self._store_now)
         self._window = window
         quiet = not self._listeners  # listeners want every event: take the full path
         plain = config.failure_on_result is None and not self._fallback_on_failure

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import threading
 from typing import Any
 
@@ -305,6 +306,45 @@ async def test_two_hundred_tasks_lose_no_count() -> None:
     await asyncio.gather(*(task(index) for index in range(200)))
     window = cb.get_status_info()["window"]
     assert (window["calls"], window["failures"]) == (10_000, 2_000)
+
+
+def test_successes_past_the_minimum_weigh_in_the_next_verdict(
+    clock: FakeClock, invoke: Invoke
+) -> None:
+    cb = make(clock, minimum_calls=4)
+    run(cb, invoke, "......")  # past the minimum, successes take the lock-free path
+    clock.advance(1.5)  # into another bucket of the window
+    run(cb, invoke, "fffff")
+    assert cb.state is State.CLOSED  # 5 failures of 11 calls
+    run(cb, invoke, "f")
+    assert cb.state is State.OPEN  # 6 of 12: the rate reaches 0.5
+
+
+def test_threads_lose_no_count_while_the_window_moves_into_new_buckets() -> None:
+    ticks = itertools.count()
+    cb = CircuitBreaker(
+        failure_threshold=None,
+        failure_rate_threshold=1.0,
+        sliding_window_seconds=1000,  # buckets of 100 s
+        minimum_calls=10,  # low: most successes skip the lock
+        name="rotating",
+        clock=lambda: next(ticks) * 0.01,  # about 640 s, six new buckets, over the run
+    )
+    start = threading.Barrier(16)
+
+    def hammer() -> None:
+        start.wait()
+        for i in range(2000):
+            with contextlib.suppress(Boom):
+                cb.call(fail if i % 50 == 0 else ok)
+
+    threads = [threading.Thread(target=hammer) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    window = cb.get_status_info()["window"]
+    assert (window["calls"], window["failures"]) == (32_000, 640)
 
 
 def test_an_open_breaker_rejects_as_before(clock: FakeClock) -> None:
