@@ -29,9 +29,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Protocol, runtime_checkable
 
 from circuit_breaker.core.config import BreakerConfig
@@ -149,28 +149,21 @@ class OutageGuard:
         self._lock = threading.Lock()
         self._down_since: float | None = None
         self.error: str | None = None
+        self._round_trip = _RoundTrip(self)
 
     @property
     def is_down(self) -> bool:
         return self._down_since is not None
 
-    @contextmanager
-    def attempt(self) -> Iterator[None]:
+    def attempt(self) -> _RoundTrip:
+        """Around a caller's round trip: raises StoreUnavailableError at once while down."""
         if self._down_since is not None:
             raise StoreUnavailableError(f"{self._store_name} unavailable: {self.error}")
-        with self.probe():
-            yield
+        return self._round_trip
 
-    @contextmanager
-    def probe(self) -> Iterator[None]:
-        try:
-            yield
-        except self._errors as exc:
-            if not self._is_outage(exc):
-                raise StoreUnavailableError(f"{self._store_name} refused: {exc}") from exc
-            self._failed(exc)
-            raise StoreUnavailableError(f"{self._store_name} unavailable: {exc}") from exc
-        self._succeeded()
+    def probe(self) -> _RoundTrip:
+        """Around a round trip that is tried even while the store is believed down."""
+        return self._round_trip
 
     def _failed(self, exc: BaseException) -> None:
         with self._lock:
@@ -198,3 +191,31 @@ class OutageGuard:
                 )
                 self._down_since = None
                 self.error = None
+
+
+class _RoundTrip:
+    """The context of one round trip (a class, not a generator: it runs on every store
+    call). Stateless, so one instance per guard serves every thread."""
+
+    __slots__ = ("_guard",)
+
+    def __init__(self, guard: OutageGuard) -> None:
+        self._guard = guard
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        guard = self._guard
+        if exc is None:
+            guard._succeeded()
+        elif isinstance(exc, guard._errors):
+            if not guard._is_outage(exc):
+                raise StoreUnavailableError(f"{guard._store_name} refused: {exc}") from exc
+            guard._failed(exc)
+            raise StoreUnavailableError(f"{guard._store_name} unavailable: {exc}") from exc

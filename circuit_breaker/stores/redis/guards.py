@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from redis.exceptions import ClusterDownError, RedisClusterException, SlotNotCoveredError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -63,14 +63,16 @@ class Guards:
                 )
         return guard
 
-    @contextmanager
-    def around(self, key: str, *, manual: bool = False) -> Iterator[None]:
+    def around(self, key: str, *, manual: bool = False) -> AbstractContextManager[None]:
         """Wrap a round trip about ``key``: refused at once while its node or the whole
         deployment is believed down, unless ``manual`` (which always tries)."""
+        if not self.per_node:
+            return self.store.probe() if manual else self.store.attempt()
+        return self._around_node(key, manual=manual)
+
+    @contextmanager
+    def _around_node(self, key: str, *, manual: bool) -> Iterator[None]:
         with self.store.probe() if manual else self.store.attempt():
-            if not self.per_node:
-                yield
-                return
             try:
                 node = self._topology.node_of(key)
             except SlotNotCoveredError as exc:  # no node serves the slot: nothing to try

@@ -12,13 +12,15 @@ with named members (see :func:`payload`): ``op``, ``name``, ``channel``, ``publi
 configuration), and the operation's own members (``generation``, ``fault``, ``jitter``,
 ``token``, ``state``, ``rule``, ``buckets``, ``settle_seconds``, ``seconds``, ``detail``).
 
-The script answers ``{name, previous_state or "", server_now, field...}`` with the
-fields in :data:`FIELDS` order ("" for None, numbers as exact decimal text, the window
-as JSON). It writes only the fields that changed. When the state or the probe permit
-changed it publishes the same list, prefixed with the writer's instance id, as JSON on
-the breaker's event channel with the ``publish`` command (``PUBLISH``, or ``SPUBLISH`` on
-a cluster: the shard channel shares the key's hash tag, hence its slot): other processes
-must learn those at once. A failure counted below the threshold, or counts added to the
+The script answers one JSON string, the list ``[name, previous_state or "", server_now,
+field...]`` with the fields in :data:`FIELDS` order ("" for None, numbers as exact
+decimal text, the window as JSON): one bulk reply, which redis-py parses in a fraction
+of the time an array of 21 replies takes. It writes only the fields that changed. When
+the state or the probe permit changed it publishes the same list, prefixed with the
+writer's instance id, on the breaker's event channel with the ``publish`` command
+(``PUBLISH``, or ``SPUBLISH`` on a cluster: the shard channel shares the key's hash
+tag, hence its slot): other processes must learn those at once.
+A failure counted below the threshold, or counts added to the
 window, are not published: other processes learn them when they next read the record.
 """
 
@@ -89,9 +91,64 @@ class Envelope:
     ttl: int
 
 
-def payload(envelope: Envelope, operation: Operation, config: BreakerConfig) -> str:
-    """``ARGV[1]``: the operation and the configuration it needs, by name."""
-    members: dict[str, Any] = {
+def payload(common: str, operation: Operation) -> str:
+    """``ARGV[1]``: the operation's members after ``common`` (see :func:`common_members`)."""
+    members: dict[str, Any] = {}
+    match operation:
+        case RecordFailure(generation, fault, jitter):
+            members = {
+                "op": "failure",
+                "generation": generation,
+                "fault": _fault(fault),
+                "jitter": jitter,
+            }
+        case RecordSuccess(generation):
+            members = {"op": "success", "generation": generation}
+        case AcquireProbe(token):
+            members = {"op": "acquire_probe", "token": token}
+        case CompleteProbe(token, fault, jitter):
+            members = {
+                "op": "complete_probe",
+                "token": token,
+                "fault": _fault(fault),
+                "jitter": jitter,
+            }
+        case ReleaseProbe(token):
+            members = {"op": "release_probe", "token": token}
+        case SetState(state):
+            members = {"op": "set_state", "state": state.value}
+        case Trip(generation, rule, fault, jitter):
+            members = {
+                "op": "trip",
+                "generation": generation,
+                "rule": rule,
+                "fault": _fault(fault),
+                "jitter": jitter,
+            }
+        case FlushWindow(generation, buckets, settle_seconds, fault, jitter):
+            members = {
+                "op": "flush_window",
+                "generation": generation,
+                "buckets": [list(bucket) for bucket in buckets],
+                "settle_seconds": settle_seconds,
+                "fault": _fault(fault),
+                "jitter": jitter,
+            }
+        case OpenFor(seconds, detail, generation, jitter):
+            members = {
+                "op": "open_for",
+                "seconds": seconds,
+                "detail": detail,
+                "generation": generation,
+                "jitter": jitter,
+            }
+    return common + json.dumps(members, separators=(",", ":"))[1:]
+
+
+def common_members(envelope: Envelope, config: BreakerConfig) -> str:
+    """The members every call for one breaker repeats (the envelope and the
+    configuration the state machine needs), encoded once: ``'{...,'``."""
+    members = {
         "name": envelope.name,
         "channel": envelope.channel,
         "publish": envelope.publish,
@@ -110,55 +167,7 @@ def payload(envelope: Envelope, operation: Operation, config: BreakerConfig) -> 
             "window": _window_rules(config.window),
         },
     }
-    match operation:
-        case RecordFailure(generation, fault, jitter):
-            members |= {
-                "op": "failure",
-                "generation": generation,
-                "fault": _fault(fault),
-                "jitter": jitter,
-            }
-        case RecordSuccess(generation):
-            members |= {"op": "success", "generation": generation}
-        case AcquireProbe(token):
-            members |= {"op": "acquire_probe", "token": token}
-        case CompleteProbe(token, fault, jitter):
-            members |= {
-                "op": "complete_probe",
-                "token": token,
-                "fault": _fault(fault),
-                "jitter": jitter,
-            }
-        case ReleaseProbe(token):
-            members |= {"op": "release_probe", "token": token}
-        case SetState(state):
-            members |= {"op": "set_state", "state": state.value}
-        case Trip(generation, rule, fault, jitter):
-            members |= {
-                "op": "trip",
-                "generation": generation,
-                "rule": rule,
-                "fault": _fault(fault),
-                "jitter": jitter,
-            }
-        case FlushWindow(generation, buckets, settle_seconds, fault, jitter):
-            members |= {
-                "op": "flush_window",
-                "generation": generation,
-                "buckets": [list(bucket) for bucket in buckets],
-                "settle_seconds": settle_seconds,
-                "fault": _fault(fault),
-                "jitter": jitter,
-            }
-        case OpenFor(seconds, detail, generation, jitter):
-            members |= {
-                "op": "open_for",
-                "seconds": seconds,
-                "detail": detail,
-                "generation": generation,
-                "jitter": jitter,
-            }
-    return json.dumps(members, separators=(",", ":"))
+    return json.dumps(members, separators=(",", ":"))[:-1] + ","
 
 
 def _fault(fault: Fault | None) -> dict[str, str] | None:
@@ -185,33 +194,47 @@ def _number(text: str) -> float | None:
 
 def parse_record(values: Sequence[str]) -> BreakerRecord:
     """A record from the script's fields (FIELDS order, "" for None)."""
-    fields = dict(zip(FIELDS, values, strict=True))
-    failure = None
-    if fields["failure_type"]:
-        failure = FailureInfo(
-            fields["failure_type"], fields["failure_message"], float(fields["failure_at"] or 0)
-        )
+    (
+        state,
+        failure_count,
+        consecutive_breaks,
+        opened_at,
+        retry_at,
+        probe_token,
+        probe_until,
+        reason,
+        detail,
+        changed_at,
+        changed_by,
+        failure_type,
+        failure_message,
+        failure_at,
+        tripped_by,
+        window,
+        generation,
+        seq,
+    ) = values
     return BreakerRecord(
-        state=CircuitBreakerState(fields["state"] or "closed"),
-        failure_count=int(fields["failure_count"] or 0),
-        consecutive_breaks=int(fields["consecutive_breaks"] or 0),
-        opened_at=_number(fields["opened_at"]),
-        retry_at=_number(fields["retry_at"]),
-        probe_token=fields["probe_token"] or None,
-        probe_until=_number(fields["probe_until"]),
-        reason=fields["reason"] or None,
-        detail=fields["detail"] or None,
-        changed_at=_number(fields["changed_at"]),
-        changed_by=fields["changed_by"] or None,
-        last_failure=failure,
-        tripped_by=fields["tripped_by"] or None,
-        window=tuple(
-            (int(k), int(c), int(f), int(slow)) for k, c, f, slow in json.loads(fields["window"])
-        )
-        if fields["window"]
+        state=CircuitBreakerState(state or "closed"),
+        failure_count=int(failure_count or 0),
+        consecutive_breaks=int(consecutive_breaks or 0),
+        opened_at=_number(opened_at),
+        retry_at=_number(retry_at),
+        probe_token=probe_token or None,
+        probe_until=_number(probe_until),
+        reason=reason or None,
+        detail=detail or None,
+        changed_at=_number(changed_at),
+        changed_by=changed_by or None,
+        last_failure=FailureInfo(failure_type, failure_message, float(failure_at or 0))
+        if failure_type
+        else None,
+        tripped_by=tripped_by or None,
+        window=tuple((int(k), int(c), int(f), int(slow)) for k, c, f, slow in json.loads(window))
+        if window
         else (),
-        generation=int(fields["generation"] or 0),
-        seq=int(fields["seq"] or 0),
+        generation=int(generation or 0),
+        seq=int(seq or 0),
     )
 
 

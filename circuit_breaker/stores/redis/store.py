@@ -17,6 +17,7 @@ breakers to local state (:mod:`circuit_breaker.stores.redis.guards`).
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
@@ -39,8 +40,14 @@ from circuit_breaker.stores.redis.options import (
     option_problems,
 )
 from circuit_breaker.stores.redis.provided import ProvidedTopology
-from circuit_breaker.stores.redis.reading import read_records, text
-from circuit_breaker.stores.redis.script import SCRIPT, Envelope, parse_reply, payload
+from circuit_breaker.stores.redis.reading import read_records
+from circuit_breaker.stores.redis.script import (
+    SCRIPT,
+    Envelope,
+    common_members,
+    parse_reply,
+    payload,
+)
 from circuit_breaker.stores.redis.topology import AnyClient, RedisTopology, connect
 from circuit_breaker.stores.sync import BackgroundSync
 
@@ -118,6 +125,8 @@ class RedisStore:
             ProvidedTopology(client) if client is not None else connect(options)
         )
         self._publish = "SPUBLISH" if self.topology.sharded else "PUBLISH"
+        # Per breaker: (config, key, the script's common members for that config).
+        self._members: dict[str, tuple[BreakerConfig, str, str]] = {}
         self._guards = Guards(self.topology)
         self._watcher = Watcher(
             self.topology,
@@ -149,11 +158,8 @@ class RedisStore:
     def apply(
         self, name: str, operation: Operation, config: BreakerConfig, now: float
     ) -> StoreResult:
-        key = self.key(name)
-        envelope = Envelope(
-            name, self.channel(name), self._publish, self.instance_id, self._idle_ttl
-        )
-        argument = payload(envelope, operation, config)
+        key, common = self._script_members(name, config)
+        argument = payload(common, operation)
         try:
             with self._guards.around(key, manual=operation.manual):
                 if operation.manual:
@@ -168,8 +174,23 @@ class RedisStore:
             # at the next cycle of the background thread.
             self._watcher.resync(name)
             raise
-        _, record, server_now, previous = parse_reply([text(value) for value in reply])
+        _, record, server_now, previous = parse_reply(json.loads(reply))
         return StoreResult(record, server_now, previous)
+
+    def _script_members(self, name: str, config: BreakerConfig) -> tuple[str, str]:
+        """The key and the script's members common to every call for breaker ``name``,
+        encoded once per configuration: a failure is then one short JSON encoding."""
+        cached = self._members.get(name)
+        if cached is None or cached[0] is not config:
+            envelope = Envelope(
+                name, self.channel(name), self._publish, self.instance_id, self._idle_ttl
+            )
+            cached = self._members[name] = (
+                config,
+                self.key(name),
+                common_members(envelope, config),
+            )
+        return cached[1], cached[2]
 
     def load_many(self, names: Sequence[str], now: float) -> dict[str, StoreResult]:
         """The records and each node's clock, one round trip per node. Names whose node
@@ -209,13 +230,13 @@ class RedisStore:
         return f"<RedisStore {self.topology.describe()} prefix={self.key_prefix!r}>"
 
 
-def _run_script(client: AnyClient, key: str, argument: str) -> list[Any]:
+def _run_script(client: AnyClient, key: str, argument: str) -> bytes | str:
     """EVALSHA, loading the script first where the node does not know it (a new,
     restarted or promoted node). On a cluster only that node is asked to load it: by
     default redis-py sends SCRIPT LOAD to every primary, and one that is down would fail
     the call of a breaker that does not live there."""
     try:
-        return cast(list[Any], client.execute_command("EVALSHA", _SCRIPT_SHA, 1, key, argument))
+        return cast(bytes | str, client.execute_command("EVALSHA", _SCRIPT_SHA, 1, key, argument))
     except NoScriptError:
         if isinstance(client, RedisCluster):
             node = client.get_node_from_key(key)
@@ -223,7 +244,7 @@ def _run_script(client: AnyClient, key: str, argument: str) -> list[Any]:
             client.execute_command("SCRIPT LOAD", SCRIPT, target_nodes=node)  # type: ignore[no-untyped-call]
         else:
             client.execute_command("SCRIPT LOAD", SCRIPT)
-        return cast(list[Any], client.execute_command("EVALSHA", _SCRIPT_SHA, 1, key, argument))
+        return cast(bytes | str, client.execute_command("EVALSHA", _SCRIPT_SHA, 1, key, argument))
 
 
 def from_options(options: Mapping[str, Any]) -> RedisStore:
