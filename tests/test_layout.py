@@ -133,3 +133,19 @@ def test_the_library_never_imports_the_django_app() -> None:
 @pytest.mark.parametrize("path", sorted((ROOT / "circuit_breaker").rglob("*.py")), ids=str)
 def test_no_library_module_is_longer_than_one_sitting(path: Path) -> None:
     assert len(path.read_text().splitlines()) <= MAX_LINES
+
+
+def test_no_test_module_imports_from_a_conftest() -> None:
+    """Helpers live in plain modules; conftest files hold fixtures (pytest imports them)."""
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [alias.name for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            if any(name.rpartition(".")[2] == "conftest" for name in names):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []

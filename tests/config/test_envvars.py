@@ -7,7 +7,7 @@ import pytest
 from circuit_breaker.config import config_from_dict, load_config
 from circuit_breaker.config.envvars import EnvStr, MissingVariableError, expand
 from circuit_breaker.errors import ConfigError
-from tests.config.conftest import WriteYaml
+from tests.config.yaml_files import WriteYaml
 
 
 def test_expand_forms() -> None:

@@ -13,9 +13,9 @@ from circuit_breaker.config import BUILTIN_PROFILES, config_from_dict, load_conf
 from circuit_breaker.config.kinds import MAX_NAME_LENGTH
 from circuit_breaker.core.config import BreakerConfig
 from circuit_breaker.errors import ConfigError
-from tests.config.conftest import WriteYaml
 from tests.config.sample_errors import CardDeclined, Gateway
 from tests.config.sample_judges import is_error_page
+from tests.config.yaml_files import WriteYaml
 
 EVERY_SECTION = """\
 version: 1

@@ -11,7 +11,7 @@ import yaml
 from circuit_breaker.config import config_from_dict, load_config, source
 from circuit_breaker.config.source import MAX_DEPTH
 from circuit_breaker.errors import ConfigError
-from tests.config.conftest import WriteYaml
+from tests.config.yaml_files import WriteYaml
 
 
 def laughs(indent: str) -> list[str]:

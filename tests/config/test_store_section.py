@@ -9,7 +9,7 @@ import pytest
 
 from circuit_breaker.config import load_config
 from circuit_breaker.errors import ConfigError
-from tests.config.conftest import WriteYaml
+from tests.config.yaml_files import WriteYaml
 
 
 def options(

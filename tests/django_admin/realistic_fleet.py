@@ -18,7 +18,7 @@ from django.utils import timezone
 from circuit_breaker.registry import BreakerRegistry
 from circuit_breaker_django import actions, registry
 from circuit_breaker_django.models import Breaker, Transition, sync_breaker_rows
-from tests.conftest import FakeClock
+from tests.helpers import FakeClock
 
 
 class PaymentProviderGatewayTimeoutUpstreamUnavailableError(Exception):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from pytest_django.live_server_helper import LiveServer
 
 from circuit_breaker_django import registry
-from tests.django_admin.conftest import trip
+from tests.django_admin.admin_helpers import trip
 from tests.services import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
 
 pytestmark = pytest.mark.browser

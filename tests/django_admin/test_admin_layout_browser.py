@@ -17,7 +17,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from circuit_breaker_django import registry
 from circuit_breaker_django.timeline import TIMELINE_PAD, TIMELINE_WIDTH
-from tests.django_admin.conftest import change_url
+from tests.django_admin.admin_helpers import change_url
 from tests.django_admin.realistic_fleet import RATED, YOUNG, install_realistic_fleet
 from tests.services import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from circuit_breaker_django import registry
 from circuit_breaker_django.models import Breaker, Transition
-from tests.django_admin.conftest import action_url, change_url, trip
+from tests.django_admin.admin_helpers import action_url, change_url, trip
 
 pytestmark = pytest.mark.django_db(transaction=True)  # rows synced on the app's own connection
 
@@ -191,7 +191,7 @@ def test_an_action_the_store_does_not_take_is_an_error_and_leaves_no_audit_recor
     admin_client: Client, django_db_blocker: Any
 ) -> None:
     from circuit_breaker_django.store import DjangoStore
-    from tests.django_admin.conftest import install_registry
+    from tests.django_admin.admin_helpers import install_registry
 
     install_registry(store=DjangoStore(using="unreachable"))
     with django_db_blocker.unblock():
@@ -206,7 +206,7 @@ def test_an_action_the_store_does_not_take_is_an_error_and_leaves_no_audit_recor
 def test_the_admin_history_and_the_transition_row_of_a_reset_say_the_same(
     admin_client: Client,
 ) -> None:
-    from tests.django_admin.conftest import install_registry
+    from tests.django_admin.admin_helpers import install_registry
     from tests.helpers import FakeClock
 
     clock = FakeClock()

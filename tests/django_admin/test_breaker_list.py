@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-import redis
 from django.test import Client
 from django.urls import reverse
 
@@ -19,14 +18,14 @@ from circuit_breaker.stores.redis import RedisStore
 from circuit_breaker_django import registry
 from circuit_breaker_django.models import Breaker
 from circuit_breaker_django.store import DjangoStore
-from tests.django_admin.conftest import (
+from tests.django_admin.admin_helpers import (
     ALL_NAMES,
     install_registry,
     observing_search_service,
     trip,
 )
 from tests.helpers import FakeClock
-from tests.services import skip_or_fail
+from tests.redis_servers import RedisServer, private_redis_server
 
 pytestmark = pytest.mark.django_db(transaction=True)  # rows synced on the app's own connection
 
@@ -65,19 +64,21 @@ def refuse() -> None:
     raise ConnectionError("connection refused")
 
 
+@pytest.fixture(scope="module")
+def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of this module's own: no other test reads or writes its keys."""
+    with private_redis_server(tmp_path_factory) as server:
+        yield server
+
+
 @pytest.fixture
-def redis_store() -> Iterator[RedisStore]:
-    """A RedisStore on the local server, under a key prefix of its own."""
-    url = "redis://127.0.0.1:6379/0"
-    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        skip_or_fail(f"needs a Redis server at {url}: {exc}")
+def redis_store(private_redis: RedisServer) -> Iterator[RedisStore]:
+    """A RedisStore on the module's private server, under a key prefix of its own."""
     prefix = f"cb-admin-test-{uuid.uuid4().hex}"
-    store = RedisStore(url, key_prefix=prefix)
+    store = RedisStore(private_redis.url, key_prefix=prefix)
     yield store
     store.close()
+    client = private_redis.client()
     for key in client.scan_iter(f"*{prefix}*"):
         client.delete(key)
     client.close()
@@ -323,7 +324,7 @@ def test_an_unreachable_store_is_said_on_the_list(
     admin_client: Client, django_db_blocker: Any
 ) -> None:
     from circuit_breaker_django.store import DjangoStore
-    from tests.django_admin.conftest import install_registry
+    from tests.django_admin.admin_helpers import install_registry
 
     install_registry(store=DjangoStore(using="unreachable"))
     with django_db_blocker.unblock():

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from circuit_breaker_django import registry
 from circuit_breaker_django.store import DjangoStore
-from tests.django_admin.conftest import change_url, install_registry
+from tests.django_admin.admin_helpers import change_url, install_registry
 from tests.helpers import FakeClock
 
 pytestmark = pytest.mark.django_db(transaction=True)  # rows synced on the app's own connection

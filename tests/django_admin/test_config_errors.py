@@ -13,7 +13,7 @@ from django.utils.html import escape
 from pytest_django import Settings
 
 from circuit_breaker_django import registry
-from tests.django_admin.conftest import action_url, change_url
+from tests.django_admin.admin_helpers import action_url, change_url
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from circuit_breaker_django import actions, registry
 from circuit_breaker_django.models import Transition
-from tests.django_admin.conftest import trip
+from tests.django_admin.admin_helpers import trip
 
 pytestmark = pytest.mark.django_db(transaction=True)  # rows synced on the app's own connection
 

@@ -1,13 +1,15 @@
-"""Fixtures for the Django app tests: registries installed in the app, stores, services."""
+"""Fixtures for the Django app tests: registries installed in the app, stores, services.
+
+Helpers the tests import (``trip``, ``refuse``, ``on_postgres``) live in
+tests/django_app/app_helpers.py.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import suppress
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from circuit_breaker.registry import BreakerRegistry
 from circuit_breaker_django import database, registry
@@ -22,10 +24,6 @@ BREAKERS: dict[str, Any] = {
         "payment_gateway": {"profile": "critical", "critical": True},
     },
 }
-
-
-def on_postgres() -> bool:
-    return connection.vendor == "postgresql"
 
 
 @pytest.fixture(autouse=True)
@@ -80,15 +78,3 @@ def django_store(transactional_db: None) -> Iterator[DjangoStore]:
     store = DjangoStore(sync_interval=1.0)
     yield store
     store.close()
-
-
-def trip(name: str) -> None:
-    """Open ``name`` the way production does: ``failure_threshold`` failed calls."""
-    breaker = registry.get(name)
-    for _ in range(breaker.failure_threshold):
-        with suppress(ConnectionError):
-            breaker.call(refuse)
-
-
-def refuse() -> None:
-    raise ConnectionError("connection refused by 10.0.0.7:5432 user=shop password=hunter2")

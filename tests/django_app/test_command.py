@@ -19,7 +19,7 @@ from circuit_breaker.registry import BreakerRegistry
 from circuit_breaker_django import registry
 from circuit_breaker_django.models import Transition
 from circuit_breaker_django.store import DjangoStore
-from tests.django_app.conftest import refuse, trip
+from tests.django_app.app_helpers import refuse, trip
 from tests.helpers import FakeClock
 
 

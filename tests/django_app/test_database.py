@@ -37,7 +37,7 @@ from circuit_breaker_django.database import (
     shared_database,
 )
 from circuit_breaker_django.models import Breaker
-from tests.django_app.conftest import on_postgres
+from tests.django_app.app_helpers import on_postgres
 from tests.django_app.servers import (
     answer_start_up_then_freeze,
     say_nothing,

@@ -12,7 +12,7 @@ from django.test import Client
 
 from circuit_breaker.registry import BreakerRegistry
 from circuit_breaker_django.store import DjangoStore
-from tests.django_app.conftest import trip
+from tests.django_app.app_helpers import trip
 from tests.django_app.store_queries import statements_of_this_thread
 
 URL = "/health/breakers/"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from circuit_breaker.registry import BreakerRegistry
-from tests.django_app.conftest import trip
+from tests.django_app.app_helpers import trip
 
 pytest.importorskip("health_check.base", reason="django-health-check is not installed")
 

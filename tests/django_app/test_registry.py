@@ -17,7 +17,7 @@ from circuit_breaker_django import actions, registry
 from circuit_breaker_django.database import DatabaseUnavailable, is_outage
 from circuit_breaker_django.models import Breaker, Transition, sync_breaker_rows
 from circuit_breaker_django.store import DjangoStore
-from tests.django_app.conftest import trip
+from tests.django_app.app_helpers import trip
 from tests.django_app.servers import answer_start_up_then_freeze, tcp_server, temporary_alias
 
 YAML = """\

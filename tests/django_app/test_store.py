@@ -18,7 +18,7 @@ from circuit_breaker.stores import BreakerStore, build_store
 from circuit_breaker_django.actions import record_transition
 from circuit_breaker_django.models import Breaker
 from circuit_breaker_django.store import DjangoStore
-from tests.django_app.conftest import refuse
+from tests.django_app.app_helpers import refuse
 from tests.django_app.store_queries import statements_of_this_thread
 from tests.helpers import FakeClock
 

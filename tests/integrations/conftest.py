@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from circuit_breaker.registry import BreakerRegistry
 from tests.helpers import FakeClock
+from tests.integrations.breaker_config import CONFIG
 from tests.integrations.upstream import Upstream, running
-
-# Jitter off, so that deadlines are exact; the built-in api profile (3 failures, 5 min).
-CONFIG: dict[str, Any] = {"version": 1, "defaults": {"jitter_enabled": False}}
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from circuit_breaker.errors import ConfigError
 from circuit_breaker.integrations.httpx import BreakerTransport, CircuitOpenTransportError
 from circuit_breaker.registry import BreakerRegistry
 from tests.helpers import FakeClock
-from tests.integrations.conftest import CONFIG
+from tests.integrations.breaker_config import CONFIG
 from tests.integrations.upstream import Upstream, free_port, running
 
 OPEN = CircuitBreakerState.OPEN

@@ -15,7 +15,7 @@ from circuit_breaker import CircuitBreakerState, CircuitOpenError
 from circuit_breaker.integrations.requests import BreakerAdapter, CircuitOpenConnectionError
 from circuit_breaker.registry import BreakerRegistry
 from tests.helpers import FakeClock
-from tests.integrations.conftest import CONFIG
+from tests.integrations.breaker_config import CONFIG
 from tests.integrations.upstream import Upstream, free_port
 
 OPEN = CircuitBreakerState.OPEN

@@ -1,47 +1,29 @@
-"""Helpers for the observability tests: a minimal breaker registry and a real Redis."""
+"""Fixtures for the observability tests: a private Redis (tests/redis_servers.py).
+
+Helpers the tests import (``StaticRegistry``) live in tests/observability/registries.py.
+"""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
 import redis
 
-from circuit_breaker import CircuitBreaker
-from tests.services import skip_or_fail
+from tests.redis_servers import private_redis_server
 
 
-class StaticRegistry:
-    """Just what the metrics collector needs of a registry: ``names()`` and ``get()``."""
-
-    def __init__(self, *breakers: CircuitBreaker) -> None:
-        self.breakers = {breaker.name: breaker for breaker in breakers}
-
-    def names(self) -> list[str]:
-        return sorted(self.breakers)
-
-    def get(self, name: str) -> CircuitBreaker:
-        return self.breakers[name]
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    """The shared Redis (REDIS_URL, default 127.0.0.1:6379); this test's keys removed after."""
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        client.close()
-        skip_or_fail(f"needs Redis at {url}: {exc}")
-    yield url
-    client.close()
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a redis-server of this module's own: no other test reads its keys."""
+    with private_redis_server(tmp_path_factory) as server:
+        yield server.url
 
 
 @pytest.fixture
 def key_prefix(redis_url: str) -> Iterator[str]:
+    """A prefix of this test's own; its keys removed after."""
     prefix = f"cbobs-{uuid.uuid4().hex[:10]}"
     yield prefix
     client = redis.Redis.from_url(redis_url)

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from circuit_breaker import CircuitBreaker
 from circuit_breaker.metrics import STATES, register
 from tests.helpers import FakeClock
-from tests.observability.conftest import StaticRegistry
+from tests.observability.registries import StaticRegistry
 
 CONTRIB = Path(__file__).resolve().parents[2] / "contrib"
 SELECTOR = re.compile(r"\b(circuit_breaker_\w+)\s*(\{[^}]*\})?")

@@ -17,7 +17,7 @@ from circuit_breaker.metrics import BreakerCollector, register
 from circuit_breaker.registry import BreakerRegistry
 from circuit_breaker.stores.base import StoreResult
 from tests.helpers import FakeClock
-from tests.observability.conftest import StaticRegistry
+from tests.observability.registries import StaticRegistry
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -12,8 +12,8 @@ import pytest
 
 from circuit_breaker import BreakerRegistry
 from circuit_breaker.stores.redis import RedisStore
+from tests.redis_servers import RedisServer
 from tests.redis_topologies import ClusterFactory, RedisProcess
-from tests.stores.conftest import RedisServer
 
 BREAKERS = 1_000
 SYNC_INTERVAL = 0.5

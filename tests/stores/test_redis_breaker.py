@@ -19,7 +19,8 @@ from circuit_breaker import (
     StoreUnavailableError,
 )
 from circuit_breaker.stores.base import StoreResult
-from tests.stores.conftest import RedisServer, StoreFactory
+from tests.redis_servers import RedisServer
+from tests.stores.store_factory import StoreFactory
 
 OPEN = CircuitBreakerState.OPEN
 CLOSED = CircuitBreakerState.CLOSED

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from circuit_breaker import load_registry
-from tests.stores.conftest import ExternalRedis, RedisServer
+from tests.redis_servers import ExternalRedis, RedisServer
 
 
 class Boom(Exception):

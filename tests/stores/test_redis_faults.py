@@ -20,7 +20,8 @@ import redis
 from circuit_breaker import CircuitBreaker, CircuitBreakerState, CircuitOpenError
 from circuit_breaker.errors import StoreUnavailableError
 from circuit_breaker.stores.redis import RedisStore
-from tests.stores.conftest import RedisServer, StoreFactory
+from tests.redis_servers import RedisServer
+from tests.stores.store_factory import StoreFactory
 
 CLOSED = CircuitBreakerState.CLOSED
 OPEN = CircuitBreakerState.OPEN

@@ -11,8 +11,9 @@ import pytest
 import redis
 
 from circuit_breaker import CircuitBreaker, CircuitBreakerState, CircuitOpenError
+from tests.redis_servers import RedisServer
 from tests.stores import fleet_workers
-from tests.stores.conftest import RedisServer, StoreFactory
+from tests.stores.store_factory import StoreFactory
 
 SPAWN = multiprocessing.get_context("spawn")
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from tests.integrations.upstream import running
+from tests.redis_servers import RedisServer
 from tests.stores import fleet_workers
-from tests.stores.conftest import RedisServer
 
 SPAWN = multiprocessing.get_context("spawn")
 PROCESSES = 4

@@ -9,7 +9,7 @@ import redis
 
 from circuit_breaker import CircuitBreaker, CircuitBreakerState, CircuitOpenError
 from tests.helpers import FakeClock
-from tests.stores.conftest import StoreFactory
+from tests.stores.store_factory import StoreFactory
 
 OPEN = CircuitBreakerState.OPEN
 CLOSED = CircuitBreakerState.CLOSED

@@ -13,8 +13,8 @@ import pytest
 from circuit_breaker import CircuitBreakerState
 from circuit_breaker.core.record import BreakerRecord
 from circuit_breaker.stores.redis import RedisStore
+from tests.redis_servers import RedisServer
 from tests.stores import fleet_workers
-from tests.stores.conftest import RedisServer
 
 SPAWN = multiprocessing.get_context("spawn")
 PROCESSES = 4

@@ -30,7 +30,8 @@ from circuit_breaker.stores import build_store
 from circuit_breaker.stores.base import BreakerStore, StoreResult
 from circuit_breaker.stores.redis import RedisStore, from_options
 from circuit_breaker.stores.redis.script import FIELDS
-from tests.stores.conftest import RedisServer, StoreFactory
+from tests.redis_servers import RedisServer
+from tests.stores.store_factory import StoreFactory
 from tests.stores.test_store_contract import BOOM, IMMEDIATE, make_config
 
 FORCED_OPEN = CircuitBreakerState.FORCED_OPEN

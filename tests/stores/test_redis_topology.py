@@ -32,6 +32,7 @@ from circuit_breaker.stores.redis.topology import (
     ServerTopology,
     connect,
 )
+from tests.redis_servers import ExternalRedis, RedisServer
 from tests.redis_topologies import (
     ACL_PASSWORD,
     ACL_USER,
@@ -45,7 +46,6 @@ from tests.redis_topologies import (
     free_port,
     wait_until,
 )
-from tests.stores.conftest import ExternalRedis, RedisServer
 
 # One key, the server's clock, a write: the shape of the store's transition scripts.
 CLOCK_SCRIPT = """

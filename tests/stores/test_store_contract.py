@@ -35,8 +35,8 @@ from circuit_breaker.core.state import CircuitBreakerState
 from circuit_breaker.stores.base import BreakerStore, StoreResult
 from circuit_breaker.stores.memory import MemoryStore
 from circuit_breaker.stores.redis import RedisStore
-from tests.stores.conftest import StoreFactory
 from tests.stores.seeding import seed_record
+from tests.stores.store_factory import StoreFactory
 
 CLOSED = CircuitBreakerState.CLOSED
 OPEN = CircuitBreakerState.OPEN
