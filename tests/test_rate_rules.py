@@ -256,21 +256,16 @@ def test_without_rate_keys_nothing_changes(clock: FakeClock) -> None:
 # -- threads and tasks: no count lost ---------------------------------------------------
 
 
-def test_sixteen_threads_lose_no_count() -> None:
-    cb = CircuitBreaker(
-        failure_threshold=None,
-        failure_rate_threshold=1.0,
-        sliding_window_seconds=3600,
-        minimum_calls=10**6,
-        name="threads",
-    )
+def hammer_from_sixteen_threads(cb: CircuitBreaker, *, failing_every: int) -> tuple[int, int]:
+    """2,000 calls from each of 16 threads started together, every ``failing_every``-th
+    failing: the window's ``(calls, failures)`` afterwards."""
     start = threading.Barrier(16)
 
     def hammer() -> None:
         start.wait()
         for i in range(2000):
             with contextlib.suppress(Boom):
-                cb.call(fail if i % 4 == 0 else ok)
+                cb.call(fail if i % failing_every == 0 else ok)
 
     threads = [threading.Thread(target=hammer) for _ in range(16)]
     for thread in threads:
@@ -278,17 +273,28 @@ def test_sixteen_threads_lose_no_count() -> None:
     for thread in threads:
         thread.join()
     window = cb.get_status_info()["window"]
-    assert (window["calls"], window["failures"]) == (32_000, 8_000)
+    return window["calls"], window["failures"]
 
 
-async def test_two_hundred_tasks_lose_no_count() -> None:
-    cb = CircuitBreaker(
+def counting_only(name: str) -> CircuitBreaker:
+    """A breaker whose window counts every call and never trips (nor arms its lock-free
+    path: the minimum is never reached, so every count takes the lock)."""
+    return CircuitBreaker(
         failure_threshold=None,
         failure_rate_threshold=1.0,
         sliding_window_seconds=3600,
         minimum_calls=10**6,
-        name="tasks",
+        name=name,
     )
+
+
+def test_sixteen_threads_lose_no_count() -> None:
+    cb = counting_only("threads")
+    assert hammer_from_sixteen_threads(cb, failing_every=4) == (32_000, 8_000)
+
+
+async def test_two_hundred_tasks_lose_no_count() -> None:
+    cb = counting_only("tasks")
 
     async def succeed() -> str:
         await asyncio.sleep(0)  # real wait: yield so that the tasks interleave
@@ -330,21 +336,7 @@ def test_threads_lose_no_count_while_the_window_moves_into_new_buckets() -> None
         name="rotating",
         clock=lambda: next(ticks) * 0.01,  # about 640 s, six new buckets, over the run
     )
-    start = threading.Barrier(16)
-
-    def hammer() -> None:
-        start.wait()
-        for i in range(2000):
-            with contextlib.suppress(Boom):
-                cb.call(fail if i % 50 == 0 else ok)
-
-    threads = [threading.Thread(target=hammer) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    window = cb.get_status_info()["window"]
-    assert (window["calls"], window["failures"]) == (32_000, 640)
+    assert hammer_from_sixteen_threads(cb, failing_every=50) == (32_000, 640)
 
 
 def test_an_open_breaker_rejects_as_before(clock: FakeClock) -> None:
