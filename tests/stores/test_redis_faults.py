@@ -28,12 +28,12 @@ OPEN = CircuitBreakerState.OPEN
 HALF_OPEN = CircuitBreakerState.HALF_OPEN
 FORCED_OPEN = CircuitBreakerState.FORCED_OPEN
 TINY_MINUTES = 0.0002  # a 12 ms recovery interval
-# A script that keeps the server busy for a second, as a stall would: commands sent
-# meanwhile wait in their sockets and run afterwards, even if their clients gave up.
-STALL_ONE_SECOND = """
+# A script that keeps the server busy for ARGV[1] seconds, as a stall would: commands
+# sent meanwhile wait in their sockets and run afterwards, even if their clients gave up.
+STALL = """
 local function now() local t = redis.call('TIME') return t[1] + t[2] / 1000000 end
 local start = now()
-while now() - start < 1 do end
+while now() - start < tonumber(ARGV[1]) do end
 """
 
 pytestmark = pytest.mark.e2e
@@ -151,10 +151,11 @@ def test_a_task_cancelled_while_acquiring_the_probe_gives_the_permit_back(
 def test_an_interrupt_while_acquiring_the_probe_gives_the_permit_back(
     own_redis: RedisServer, make_store: StoreFactory
 ) -> None:
-    store = make_store(url=own_redis.url, socket_timeout=3.0)
+    store = make_store(url=own_redis.url, socket_timeout=5.0)
     breaker = make(store)
     open_and_due(breaker, store)
-    stall = threading.Thread(target=own_redis.client().eval, args=(STALL_ONE_SECOND, 0))
+    # Three seconds: still stalled when the interrupt comes, however long noticing took.
+    stall = threading.Thread(target=own_redis.client().eval, args=(STALL, 0, 3))
     stall.start()
     assert poll(lambda: not _answers(own_redis), 1.0)
     threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
@@ -193,7 +194,7 @@ def test_a_probe_decided_locally_during_a_stall_is_settled_when_redis_answers(
     breaker = make(store)
     open_and_due(breaker, store)
     admin = own_redis.client()
-    stall = threading.Thread(target=admin.eval, args=(STALL_ONE_SECOND, 0))
+    stall = threading.Thread(target=admin.eval, args=(STALL, 0, 1))
     stall.start()
     assert poll(lambda: not _answers(own_redis), 1.0)  # the server is busy for a second
     assert breaker.call(lambda: "healthy") == "healthy"  # probed on local state
