@@ -139,6 +139,31 @@ def test_a_script_a_node_forgot_is_loaded_again(
         assert result.record.failure_count == 1
 
 
+def test_a_breaker_whose_slot_moved_to_another_master_follows_it(
+    make_redis_cluster: ClusterFactory, cluster_store: ClusterStores
+) -> None:
+    cluster = make_redis_cluster()  # its own: the slot map changes
+    source, target = cluster.masters[0], cluster.masters[1]
+    [name] = names_on(cluster, source)
+    store = cluster_store(cluster)
+    breaker = CircuitBreaker(100, name=name, store=store)
+    calls = Calls()
+    calls(breaker, boom)
+    key = store.key(name)
+    slot = str(key_slot(key.encode()))
+    source_id, target_id = source.query("CLUSTER", "MYID"), target.query("CLUSTER", "MYID")
+    target.query("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+    source.query("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+    source.query("MIGRATE", "127.0.0.1", str(target.port), key, "0", "5000")
+    for master in cluster.masters:
+        master.query("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+    calls(breaker, boom)  # the store's slot map still names the source: MOVED
+    assert calls.leaked == []
+    assert breaker.get_status_info()["store"] == {"reachable": True, "error": None}
+    assert target.client().hget(key, "failure_count") == "2"
+    assert breaker.get_status_info()["failure_count"] == 2
+
+
 def test_the_status_command_reads_breakers_on_a_cluster(
     redis_cluster: LocalCluster, key_prefix: str, tmp_path: Path
 ) -> None:

@@ -247,7 +247,8 @@ def _run_script(client: AnyClient, key: str, argument: str) -> bytes | str:
             return cast(
                 bytes | str, run("EVALSHA", _SCRIPT_SHA, 1, key, argument, target_nodes=node)
             )
-        except NoScriptError:
+        except NoScriptError:  # from the key's node as it is now, after any MOVED
+            node = client.get_node_from_key(key)
             run("SCRIPT LOAD", SCRIPT, target_nodes=node)
             return cast(
                 bytes | str, run("EVALSHA", _SCRIPT_SHA, 1, key, argument, target_nodes=node)
