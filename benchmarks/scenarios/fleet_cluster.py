@@ -22,7 +22,7 @@ from contextlib import suppress
 from typing import Any
 
 from benchmarks.context import Context
-from benchmarks.harness import Settings, interleave
+from benchmarks.harness import interleave
 from benchmarks.loops import bare
 from benchmarks.redis_cluster import shared
 from benchmarks.report import Row, skipped
@@ -169,9 +169,9 @@ def _failure_cost(context: Context, where: str, url: str, *, cluster: bool) -> R
     settings = context.settings
     try:
         counted_failure()  # loads the script
-        samples = interleave({"failure": bare(counted_failure), "PING": bare(ping)},
-                             Settings(max(3, settings.rounds // 3), settings.round_ns,
-                                      settings.quick))
+        # Every round of the run: a round trip's time swings with the machine's other
+        # work, and a few rounds would judge a target of a ratio on a moment's load.
+        samples = interleave({"failure": bare(counted_failure), "PING": bare(ping)}, settings)
     finally:
         store.close()
     failure, ping_ns = samples["failure"].median / 1000, samples["PING"].median / 1000

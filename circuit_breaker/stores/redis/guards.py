@@ -11,8 +11,8 @@ single server does.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
+from types import TracebackType
 
 from redis.exceptions import ClusterDownError, RedisClusterException, SlotNotCoveredError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -66,20 +66,14 @@ class Guards:
     def around(self, key: str, *, manual: bool = False) -> AbstractContextManager[None]:
         """Wrap a round trip about ``key``: refused at once while its node or the whole
         deployment is believed down, unless ``manual`` (which always tries)."""
+        deployment = self.store.probe() if manual else self.store.attempt()
         if not self.per_node:
-            return self.store.probe() if manual else self.store.attempt()
-        return self._around_node(key, manual=manual)
-
-    @contextmanager
-    def _around_node(self, key: str, *, manual: bool) -> Iterator[None]:
-        with self.store.probe() if manual else self.store.attempt():
-            try:
-                node = self._topology.node_of(key)
-            except SlotNotCoveredError as exc:  # no node serves the slot: nothing to try
-                raise StoreUnavailableError(f"{self._topology.describe()}: {exc}") from exc
-            guard = self.node(node)
-            with guard.probe() if manual else guard.attempt():
-                yield
+            return deployment
+        try:
+            node = self.node(self._topology.node_of(key))
+        except SlotNotCoveredError as exc:  # no node serves the slot: nothing to try
+            raise StoreUnavailableError(f"{self._topology.describe()}: {exc}") from exc
+        return _Nested(deployment, node.probe() if manual else node.attempt())
 
     def failed(self, error: BaseException) -> None:
         """An error about the whole deployment outside a round trip (the sentinels could
@@ -95,3 +89,30 @@ class Guards:
         with self.node(node).probe():
             if error is not None:
                 raise error
+
+
+class _Nested:
+    """The deployment's guard around a node's (a class, not a generator: it runs on
+    every store call). What the node's guard makes of an error, the deployment's sees."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, outer: AbstractContextManager[None], inner: AbstractContextManager[None]):
+        self._outer = outer
+        self._inner = inner
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            self._inner.__exit__(exc_type, exc, traceback)
+        except BaseException as converted:
+            self._outer.__exit__(type(converted), converted, converted.__traceback__)
+            raise
+        self._outer.__exit__(exc_type, exc, traceback)
