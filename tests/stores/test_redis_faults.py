@@ -11,7 +11,8 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -154,26 +155,39 @@ def test_an_interrupt_while_acquiring_the_probe_gives_the_permit_back(
     store = make_store(url=own_redis.url, socket_timeout=5.0)
     breaker = make(store)
     open_and_due(breaker, store)
-    # Three seconds: still stalled when the interrupt comes, however long noticing took.
-    stall = threading.Thread(target=own_redis.client().eval, args=(STALL, 0, 3))
-    stall.start()
-    assert poll(lambda: not _answers(own_redis), 1.0)
-    threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
-    with pytest.raises(KeyboardInterrupt):
-        breaker.call(lambda: "never called")  # Ctrl-C while the acquire waits its turn
-    stall.join()  # the server then runs the acquire the client no longer waits for
+    with stalled(own_redis, seconds=3):  # still stalled when the interrupt comes
+        threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        with pytest.raises(KeyboardInterrupt):
+            breaker.call(lambda: "never called")  # Ctrl-C while the acquire waits its turn
+    # The server then ran the acquire the client no longer waited for.
     other = make(make_store(url=own_redis.url), name="svc")
     assert poll(lambda: _probe_once(other), 3.0)  # no permit held for 60 s
 
 
-def _answers(server: RedisServer) -> bool:
-    client = redis.Redis.from_url(server.url, socket_timeout=0.05)
+@contextmanager
+def stalled(server: RedisServer, *, seconds: float) -> Iterator[None]:
+    """Keep ``server`` busy for ``seconds``; the block runs once it has stopped answering
+    (asked on a connection made before the stall: under load a slow connect is no
+    stall), and the stall has ended when the block is left."""
+    watcher = redis.Redis.from_url(server.url, socket_timeout=0.25)
+    watcher.ping()
+    admin = server.client()
+    stall = threading.Thread(target=admin.eval, args=(STALL, 0, seconds))
+    stall.start()
+    try:
+        assert poll(lambda: not _answers(watcher), 1.0)
+        yield
+    finally:
+        stall.join()
+        admin.close()
+        watcher.close()
+
+
+def _answers(client: redis.Redis[Any]) -> bool:
     try:
         return bool(client.ping())
     except redis.RedisError:
         return False
-    finally:
-        client.close()
 
 
 def _probe_once(breaker: CircuitBreaker) -> bool:
@@ -193,13 +207,8 @@ def test_a_probe_decided_locally_during_a_stall_is_settled_when_redis_answers(
     store = make_store(url=own_redis.url, sync_interval=0.2)
     breaker = make(store)
     open_and_due(breaker, store)
-    admin = own_redis.client()
-    stall = threading.Thread(target=admin.eval, args=(STALL, 0, 1))
-    stall.start()
-    assert poll(lambda: not _answers(own_redis), 1.0)  # the server is busy for a second
-    assert breaker.call(lambda: "healthy") == "healthy"  # probed on local state
-    stall.join()
-    admin.close()
+    with stalled(own_redis, seconds=1):
+        assert breaker.call(lambda: "healthy") == "healthy"  # probed on local state
     # Redis ran the acquire after the client timed out: it holds an orphan permit. The
     # background thread tells it the verdict; nobody calls through this breaker again.
     other = make(make_store(url=own_redis.url), name="svc")
