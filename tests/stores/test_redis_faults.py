@@ -7,7 +7,6 @@ Waits are real but short, and polled with a deadline.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import threading
 import time
@@ -155,8 +154,11 @@ def test_an_interrupt_while_acquiring_the_probe_gives_the_permit_back(
     store = make_store(url=own_redis.url, socket_timeout=5.0)
     breaker = make(store)
     open_and_due(breaker, store)
+    caller = threading.get_ident()
     with stalled(own_redis, seconds=3):  # still stalled when the interrupt comes
-        threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        # Ctrl-C is sent to the process, which may hand it to any thread; sent to the
+        # caller's thread, it interrupts the read it is blocked in, as a terminal's would.
+        threading.Timer(0.1, signal.pthread_kill, args=(caller, signal.SIGINT)).start()
         with pytest.raises(KeyboardInterrupt):
             breaker.call(lambda: "never called")  # Ctrl-C while the acquire waits its turn
     # The server then ran the acquire the client no longer waited for.
