@@ -149,19 +149,19 @@ class OutageGuard:
         self._lock = threading.Lock()
         self._down_since: float | None = None
         self.error: str | None = None
-        self._round_trip = _RoundTrip(self)
+        self._round_trip = _GuardedRoundTrip(self)
 
     @property
     def is_down(self) -> bool:
         return self._down_since is not None
 
-    def attempt(self) -> _RoundTrip:
+    def attempt(self) -> RoundTrip:
         """Around a caller's round trip: raises StoreUnavailableError at once while down."""
         if self._down_since is not None:
             raise StoreUnavailableError(f"{self._store_name} unavailable: {self.error}")
         return self._round_trip
 
-    def probe(self) -> _RoundTrip:
+    def probe(self) -> RoundTrip:
         """Around a round trip that is tried even while the store is believed down."""
         return self._round_trip
 
@@ -193,14 +193,14 @@ class OutageGuard:
                 self.error = None
 
 
-class _RoundTrip:
-    """The context of one round trip (a class, not a generator: it runs on every store
-    call). Stateless, so one instance per guard serves every thread."""
+class RoundTrip:
+    """The context of one round trip: ``with`` it, and ``settle`` learns how it went.
 
-    __slots__ = ("_guard",)
+    A class, not a generator: it runs on every store call. Stateless, so one instance
+    serves every thread.
+    """
 
-    def __init__(self, guard: OutageGuard) -> None:
-        self._guard = guard
+    __slots__ = ()
 
     def __enter__(self) -> None:
         return None
@@ -211,6 +211,20 @@ class _RoundTrip:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self.settle(exc)
+
+    def settle(self, exc: BaseException | None) -> None:
+        """The round trip ended, with ``exc`` or without; raise to replace ``exc``."""
+        raise NotImplementedError
+
+
+class _GuardedRoundTrip(RoundTrip):
+    __slots__ = ("_guard",)
+
+    def __init__(self, guard: OutageGuard) -> None:
+        self._guard = guard
+
+    def settle(self, exc: BaseException | None) -> None:
         guard = self._guard
         if exc is None:
             guard._succeeded()

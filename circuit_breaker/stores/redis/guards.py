@@ -11,15 +11,13 @@ single server does.
 from __future__ import annotations
 
 import threading
-from contextlib import AbstractContextManager
-from types import TracebackType
 
 from redis.exceptions import ClusterDownError, RedisClusterException, SlotNotCoveredError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from circuit_breaker.errors import StoreUnavailableError
-from circuit_breaker.stores.base import OutageGuard
+from circuit_breaker.stores.base import OutageGuard, RoundTrip
 from circuit_breaker.stores.redis.topology import UNAVAILABLE_ERRORS, RedisTopology
 
 STORE_ERRORS: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, OSError)
@@ -63,7 +61,7 @@ class Guards:
                 )
         return guard
 
-    def around(self, key: str, *, manual: bool = False) -> AbstractContextManager[None]:
+    def around(self, key: str, *, manual: bool = False) -> RoundTrip:
         """Wrap a round trip about ``key``: refused at once while its node or the whole
         deployment is believed down, unless ``manual`` (which always tries)."""
         deployment = self.store.probe() if manual else self.store.attempt()
@@ -91,28 +89,20 @@ class Guards:
                 raise error
 
 
-class _Nested:
-    """The deployment's guard around a node's (a class, not a generator: it runs on
-    every store call). What the node's guard makes of an error, the deployment's sees."""
+class _Nested(RoundTrip):
+    """The deployment's guard around a node's: what the node's guard makes of an error,
+    the deployment's sees."""
 
     __slots__ = ("_inner", "_outer")
 
-    def __init__(self, outer: AbstractContextManager[None], inner: AbstractContextManager[None]):
+    def __init__(self, outer: RoundTrip, inner: RoundTrip) -> None:
         self._outer = outer
         self._inner = inner
 
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def settle(self, exc: BaseException | None) -> None:
         try:
-            self._inner.__exit__(exc_type, exc, traceback)
+            self._inner.settle(exc)
         except BaseException as converted:
-            self._outer.__exit__(type(converted), converted, converted.__traceback__)
+            self._outer.settle(converted)
             raise
-        self._outer.__exit__(exc_type, exc, traceback)
+        self._outer.settle(exc)
