@@ -155,12 +155,17 @@ def test_an_interrupt_while_acquiring_the_probe_gives_the_permit_back(
     breaker = make(store)
     open_and_due(breaker, store)
     caller = threading.get_ident()
-    with stalled(own_redis, seconds=3):  # still stalled when the interrupt comes
-        # Ctrl-C is sent to the process, which may hand it to any thread; sent to the
-        # caller's thread, it interrupts the read it is blocked in, as a terminal's would.
-        threading.Timer(0.1, signal.pthread_kill, args=(caller, signal.SIGINT)).start()
-        with pytest.raises(KeyboardInterrupt):
-            breaker.call(lambda: "never called")  # Ctrl-C while the acquire waits its turn
+    # A process started in the background (as CI may start the tests) ignores SIGINT:
+    # Python's own Ctrl-C handler is put in place for the test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with stalled(own_redis, seconds=3):  # still stalled when the interrupt comes
+            # Sent to the caller's thread, the signal interrupts the read it is blocked in.
+            threading.Timer(0.1, signal.pthread_kill, args=(caller, signal.SIGINT)).start()
+            with pytest.raises(KeyboardInterrupt):
+                breaker.call(lambda: "never called")  # Ctrl-C while the acquire waits
+    finally:
+        signal.signal(signal.SIGINT, previous)
     # The server then ran the acquire the client no longer waited for.
     other = make(make_store(url=own_redis.url), name="svc")
     assert poll(lambda: _probe_once(other), 3.0)  # no permit held for 60 s

@@ -267,8 +267,11 @@ def test_a_change_published_while_the_subscription_is_down_is_read_when_it_is_ba
     assert _wait_for(lambda: _subscribers(admin, mine.channel("svc")) == 1, 5.0)
     admin.client_kill_filter(_type="pubsub")
     fail(theirs, "svc", threshold=1)
-    assert _wait_for(lambda: heard.records[-1].state is CircuitBreakerState.OPEN, 1.0)
-    assert _wait_for(lambda: _subscribers(admin, mine.channel("svc")) == 1, 1.0)
+    # Noticed within sync_interval + socket_timeout (0.45 s); the rest is for a busy machine.
+    assert _wait_for(
+        lambda: bool(heard.records) and heard.records[-1].state is CircuitBreakerState.OPEN, 3.0
+    )
+    assert _wait_for(lambda: _subscribers(admin, mine.channel("svc")) == 1, 3.0)
     admin.close()
 
 
