@@ -80,6 +80,10 @@ SCRIPT = (
 assert {state.value for state in MANUAL_STATES} == {"forced_open", "disabled"}
 
 
+# One encoder for every call: json.dumps builds a new one whenever it is given options.
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
 @dataclass(frozen=True, slots=True)
 class Envelope:
     """What every call of the script carries besides the operation."""
@@ -142,7 +146,7 @@ def payload(common: str, operation: Operation) -> str:
                 "generation": generation,
                 "jitter": jitter,
             }
-    return common + json.dumps(members, separators=(",", ":"))[1:]
+    return common + _compact_json(members)[1:]
 
 
 def common_members(envelope: Envelope, config: BreakerConfig) -> str:
@@ -167,7 +171,7 @@ def common_members(envelope: Envelope, config: BreakerConfig) -> str:
             "window": _window_rules(config.window),
         },
     }
-    return json.dumps(members, separators=(",", ":"))[:-1] + ","
+    return _compact_json(members)[:-1] + ","
 
 
 def _fault(fault: Fault | None) -> dict[str, str] | None:
