@@ -29,8 +29,7 @@ Exported, per breaker (label ``breaker``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Protocol
+from collections.abc import Iterator
 
 try:
     from prometheus_client.core import (
@@ -49,35 +48,18 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from circuit_breaker.breaker import CircuitBreaker
-from circuit_breaker.core.state import CircuitBreakerState
 from circuit_breaker.events import OUTCOMES
+from circuit_breaker.metric_readings import (
+    DESCRIPTIONS,
+    STATES,
+    BreakerSource,
+    counting_breakers,
+    info_labels,
+    next_retry_timestamp,
+)
 from circuit_breaker.registry import sync_breakers
 
-STATES = tuple(state.value for state in CircuitBreakerState)
-
-# name -> help; the exposition appends ``_total`` to counters and ``_info`` to the info.
-METRICS: dict[str, str] = {
-    "circuit_breaker_state": "1 for the breaker's current state, 0 for the others.",
-    "circuit_breaker_calls": "Calls through the breaker, by outcome.",
-    "circuit_breaker_transitions": "State changes this process made or learned of.",
-    "circuit_breaker_consecutive_breaks": "Consecutive trips (0 when closed).",
-    "circuit_breaker_next_retry_timestamp_seconds": (
-        "Unix time of the retry deadline while open; 0 otherwise."
-    ),
-    "circuit_breaker_exhausted": "1 once the breaker's recovery schedule is exhausted.",
-    "circuit_breaker": "Static facts about the breaker (profile, critical, mode).",
-    "circuit_breaker_window_calls": "Calls in the window the rate rules judge.",
-    "circuit_breaker_window_failure_rate": "Share of the window's calls that failed (0-1).",
-    "circuit_breaker_window_slow_call_rate": "Share of the window's calls that were slow (0-1).",
-}
-
-
-class BreakerSource(Protocol):
-    """What the collector reads: a BreakerRegistry, or anything with these two methods."""
-
-    def names(self) -> Iterable[str]: ...
-
-    def get(self, name: str) -> CircuitBreaker: ...
+__all__ = ["BreakerCollector", "BreakerSource", "register"]
 
 
 class BreakerCollector:
@@ -87,20 +69,8 @@ class BreakerCollector:
         self._source = source
 
     def breakers(self) -> list[CircuitBreaker]:
-        """The source's breakers now, each counting calls from here on.
-
-        Enabling is idempotent, so breakers a registry reload added are picked up at the
-        next scrape; a name removed between ``names()`` and ``get()`` is skipped.
-        """
-        found = []
-        for name in list(self._source.names()):
-            try:
-                breaker = self._source.get(name)
-            except KeyError:
-                continue
-            breaker.enable_call_counting()
-            found.append(breaker)
-        return found
+        """The source's breakers now, each counting calls from here on."""
+        return counting_breakers(self._source)
 
     def describe(self) -> Iterator[Metric]:
         """Names only, so registering neither reads breakers nor touches a store."""
@@ -123,18 +93,9 @@ class BreakerCollector:
             for (old, new), count in sorted(breaker.transition_counts().items()):
                 moves.add_metric([name, old, new], count)
             breaks.add_metric([name], status.consecutive_breaks)
-            deadline = status.next_retry_at
-            is_open = status.state is CircuitBreakerState.OPEN and deadline is not None
-            next_retry.add_metric([name], deadline.timestamp() if is_open and deadline else 0.0)
+            next_retry.add_metric([name], next_retry_timestamp(status))
             exhausted.add_metric([name], 1.0 if status.exhausted else 0.0)
-            info.add_metric(
-                [name],
-                {
-                    "profile": status.profile or "",
-                    "critical": "true" if status.critical else "false",
-                    "mode": status.mode,
-                },
-            )
+            info.add_metric([name], info_labels(status))
             totals = status.window
             if totals is not None:
                 window_calls.add_metric([name], totals.calls)
@@ -156,10 +117,10 @@ def _families() -> tuple[
     GaugeMetricFamily,
 ]:
     def gauge(name: str, labels: list[str]) -> GaugeMetricFamily:
-        return GaugeMetricFamily(name, METRICS[name], labels=labels)
+        return GaugeMetricFamily(name, DESCRIPTIONS[name], labels=labels)
 
     def counter(name: str, labels: list[str]) -> CounterMetricFamily:
-        return CounterMetricFamily(name, METRICS[name], labels=labels)
+        return CounterMetricFamily(name, DESCRIPTIONS[name], labels=labels)
 
     return (
         gauge("circuit_breaker_state", ["breaker", "state"]),
@@ -168,7 +129,9 @@ def _families() -> tuple[
         gauge("circuit_breaker_consecutive_breaks", ["breaker"]),
         gauge("circuit_breaker_next_retry_timestamp_seconds", ["breaker"]),
         gauge("circuit_breaker_exhausted", ["breaker"]),
-        InfoMetricFamily("circuit_breaker", METRICS["circuit_breaker"], labels=["breaker"]),
+        InfoMetricFamily(
+            "circuit_breaker", DESCRIPTIONS["circuit_breaker_info"], labels=["breaker"]
+        ),
         gauge("circuit_breaker_window_calls", ["breaker"]),
         gauge("circuit_breaker_window_failure_rate", ["breaker"]),
         gauge("circuit_breaker_window_slow_call_rate", ["breaker"]),

@@ -26,8 +26,7 @@ others read the breakers as that read left them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Protocol
+from collections.abc import Iterator
 
 try:
     from opentelemetry import metrics
@@ -40,39 +39,22 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from circuit_breaker.breaker import CircuitBreaker
-from circuit_breaker.core.state import CircuitBreakerState
 from circuit_breaker.core.status import BreakerStatus
 from circuit_breaker.events import OUTCOMES
+from circuit_breaker.metric_readings import (
+    COUNTERS,
+    DESCRIPTIONS,
+    STATES,
+    BreakerSource,
+    counting_breakers,
+    info_labels,
+    next_retry_timestamp,
+)
 from circuit_breaker.registry import sync_breakers
 
 __all__ = ["BreakerInstruments", "instrument"]
 
-STATES = tuple(state.value for state in CircuitBreakerState)
-DESCRIPTIONS = {
-    "circuit_breaker_state": "1 for the breaker's current state, 0 for the others.",
-    "circuit_breaker_calls": "Calls through the breaker, by outcome.",
-    "circuit_breaker_transitions": "State changes this process made or learned of.",
-    "circuit_breaker_consecutive_breaks": "Consecutive trips (0 when closed).",
-    "circuit_breaker_next_retry_timestamp_seconds": (
-        "Unix time of the retry deadline while open; 0 otherwise."
-    ),
-    "circuit_breaker_exhausted": "1 once the breaker's recovery schedule is exhausted.",
-    "circuit_breaker_info": "Static facts about the breaker (profile, critical, mode).",
-    "circuit_breaker_window_calls": "Calls in the window the rate rules judge.",
-    "circuit_breaker_window_failure_rate": "Share of the window's calls that failed (0-1).",
-    "circuit_breaker_window_slow_call_rate": "Share of the window's calls that were slow (0-1).",
-}
-COUNTERS = ("circuit_breaker_calls", "circuit_breaker_transitions")
-
 Read = list[tuple[CircuitBreaker, BreakerStatus]]
-
-
-class BreakerSource(Protocol):
-    """A BreakerRegistry, the Django app's lazy one, or anything with these two methods."""
-
-    def names(self) -> Iterable[str]: ...
-
-    def get(self, name: str) -> CircuitBreaker: ...
 
 
 class BreakerInstruments:
@@ -103,17 +85,8 @@ class BreakerInstruments:
             create(name, callbacks=[observe], description=DESCRIPTIONS[name], unit=unit)
 
     def breakers(self) -> list[CircuitBreaker]:
-        """The source's breakers now, each counting calls from here on (idempotent, so
-        breakers added by a reload or created on first use are picked up)."""
-        found = []
-        for name in list(self._source.names()):
-            try:
-                breaker = self._source.get(name)
-            except KeyError:  # removed by a reload meanwhile
-                continue
-            breaker.enable_call_counting()
-            found.append(breaker)
-        return found
+        """The source's breakers now, each counting calls from here on."""
+        return counting_breakers(self._source)
 
     def _state(self, options: CallbackOptions) -> Iterator[Observation]:
         breakers = self.breakers()
@@ -143,10 +116,7 @@ class BreakerInstruments:
 
     def _next_retry(self, options: CallbackOptions) -> Iterator[Observation]:
         for breaker, status in self._read:
-            deadline = status.next_retry_at
-            is_open = status.state is CircuitBreakerState.OPEN and deadline is not None
-            value = deadline.timestamp() if is_open and deadline is not None else 0.0
-            yield Observation(value, {"breaker": breaker.name})
+            yield Observation(next_retry_timestamp(status), {"breaker": breaker.name})
 
     def _exhausted(self, options: CallbackOptions) -> Iterator[Observation]:
         for breaker, status in self._read:
@@ -154,13 +124,7 @@ class BreakerInstruments:
 
     def _info(self, options: CallbackOptions) -> Iterator[Observation]:
         for breaker, status in self._read:
-            attributes = {
-                "breaker": breaker.name,
-                "profile": status.profile or "",
-                "critical": "true" if status.critical else "false",
-                "mode": status.mode,
-            }
-            yield Observation(1, attributes)
+            yield Observation(1, {"breaker": breaker.name, **info_labels(status)})
 
     def _window_calls(self, options: CallbackOptions) -> Iterator[Observation]:
         for breaker, status in self._read:
