@@ -24,8 +24,9 @@ def bare(fn: Callable[[], Any]) -> Measure:
     return measure
 
 
-def via(call: Callable[[Callable[[], Any]], Any], fn: Callable[[], Any]) -> Measure:
-    """``call(fn)``: ``breaker.call(fn)`` in every library that has one."""
+def via(call: Callable[[Any], Any], fn: Any) -> Measure:
+    """``call(fn)``: ``breaker.call(fn)`` in every library that has one (and any one-argument
+    call: ``transport.handle_request(request)``)."""
 
     def measure(n: int) -> int:
         start = perf_counter_ns()

@@ -16,13 +16,12 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from itertools import repeat
-from time import perf_counter_ns
 from types import ModuleType
 from typing import Any
 
 from benchmarks.context import Context
 from benchmarks.harness import Measure, interleave
+from benchmarks.loops import via
 from benchmarks.report import Row, skipped
 from benchmarks.scenarios.common import BARE, OURS, overhead_row
 
@@ -36,30 +35,6 @@ def _interlock() -> ModuleType | None:
         return importlib.import_module("interlock.integrations.httpx")
     except Exception:  # not installed, or broken: left out, and said so
         return None
-
-
-def _handling(transport: Any, request: Any) -> Measure:
-    handle = transport.handle_request
-
-    def measure(n: int) -> int:
-        start = perf_counter_ns()
-        for _ in repeat(None, n):
-            handle(request)
-        return perf_counter_ns() - start
-
-    return measure
-
-
-def _getting(client: Any, url: str) -> Measure:
-    get = client.get
-
-    def measure(n: int) -> int:
-        start = perf_counter_ns()
-        for _ in repeat(None, n):
-            get(url)
-        return perf_counter_ns() - start
-
-    return measure
 
 
 # The local server runs in a process of its own: in this one, every answer would wait for
@@ -134,11 +109,12 @@ def _layer_row(
     inner = Canned()
     request = httpx.Request("GET", "http://api.example.com/rates")
     candidates: dict[str, Measure] = {
-        BARE: _handling(inner, request),
-        OURS: _handling(ours(registry, transport=inner), request),
+        BARE: via(inner.handle_request, request),
+        OURS: via(ours(registry, transport=inner).handle_request, request),
     }
     if interlock is not None:
-        candidates[INTERLOCK] = _handling(interlock.CircuitBreakerTransport(inner), request)
+        guarded = interlock.CircuitBreakerTransport(inner)
+        candidates[INTERLOCK] = via(guarded.handle_request, request)
     row = overhead_row(
         "http_transport",
         "handle_request overhead (canned response)",
@@ -168,7 +144,7 @@ def _client_row(
             clients[INTERLOCK] = httpx.Client(transport=transport)
         try:
             samples = interleave(
-                {name: _getting(client, url) for name, client in clients.items()},
+                {name: via(client.get, url) for name, client in clients.items()},
                 context.settings,
             )
         finally:

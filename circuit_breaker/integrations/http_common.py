@@ -148,9 +148,7 @@ class HostBreakers:
         max_breakers: int,
         max_retry_after: float,
     ) -> None:
-        if isinstance(max_breakers, bool) or not isinstance(max_breakers, int):
-            raise ValueError(f"max_breakers must be a whole number >= 1, got {max_breakers!r}")
-        if max_breakers < 1:
+        if isinstance(max_breakers, bool) or not isinstance(max_breakers, int) or max_breakers < 1:
             raise ValueError(f"max_breakers must be a whole number >= 1, got {max_breakers!r}")
         check_number("max_retry_after", max_retry_after, above=0, at_most=MAX_INTERVAL_SECONDS)
         if profile is not None and not isinstance(profile, str):
