@@ -14,77 +14,21 @@ PINGs, the whole failure path of ``breaker.call`` included.
 
 from __future__ import annotations
 
-import itertools
-import multiprocessing
-import time
 import uuid
 from contextlib import suppress
-from typing import Any
 
 from benchmarks.context import Context
 from benchmarks.harness import interleave
 from benchmarks.loops import bare
 from benchmarks.redis_cluster import shared
 from benchmarks.report import Row, skipped
+from benchmarks.scenarios.fleet import TARGET, UpstreamDown, fail, fleet_breaker, probes_row
 from benchmarks.scenarios.optional import find
 
 SCENARIO = "fleet_cluster"
-TARGET = "exactly 1 probe per deadline"
-INTERVAL_SECONDS = 0.25
-FIXED_RETRIES = 100
-PAUSE_SECONDS = 0.002  # between a worker's calls: keeps 8 processes off the 2 cores
 HUGE_THRESHOLD = 10**9  # every failure is counted, none trips
 TIMES_PING = 2.0
 TARGET_COST = f"<={TIMES_PING:g}x a PING"
-
-
-class UpstreamDown(Exception):
-    """The upstream's answer while it is down."""
-
-
-def _breaker(url: str, prefix: str, name: str, threshold: int = 1) -> Any:
-    from circuit_breaker import CircuitBreaker
-    from circuit_breaker.stores.redis import RedisStore
-
-    store = RedisStore(url, cluster=True, key_prefix=prefix, sync_interval=1.0)
-    return CircuitBreaker(threshold, INTERVAL_SECONDS / 60, FIXED_RETRIES, 0, False,
-                          name=name, store=store, probe_timeout_seconds=5.0)
-
-
-def _worker(url: str, prefix: str, name: str, seconds: float, start: Any, out: Any) -> None:
-    """One process of the fleet: call through the breaker until ``seconds`` have passed."""
-    import logging
-
-    from redis.cluster import RedisCluster
-
-    from circuit_breaker import CircuitOpenError
-
-    logging.getLogger("circuit_breaker").setLevel(logging.ERROR)
-    client = RedisCluster.from_url(url)
-    breaker = _breaker(url, prefix, name)
-    probes_key = f"{prefix}:{{{name}}}:probes"  # on the breaker's node: one clock
-
-    def upstream() -> None:
-        node = client.get_node_from_key(probes_key)
-        seconds_now, micros = client.time(target_nodes=node)
-        client.rpush(probes_key, f"{seconds_now + micros / 1e6:.6f}")
-        raise UpstreamDown("still down")
-
-    calls = rejected = 0
-    start.wait()
-    until = time.monotonic() + seconds
-    while time.monotonic() < until:
-        calls += 1
-        try:
-            breaker.call(upstream)
-        except CircuitOpenError:
-            rejected += 1
-        except UpstreamDown:
-            pass
-        time.sleep(PAUSE_SECONDS)
-    breaker.store.close()
-    client.close()
-    out.put((calls, rejected))
 
 
 def run(context: Context) -> list[Row]:
@@ -94,64 +38,18 @@ def run(context: Context) -> list[Row]:
     cluster = shared()
     if cluster.unavailable:
         return [skipped(SCENARIO, str(cluster.unavailable), TARGET)]
-    rows = [_probes(context, cluster.url)]
+    rows = [probes_row(SCENARIO, ", 3-node cluster", cluster.url, cluster=True,
+                       quick=context.quick)]
     rows.append(_failure_cost(context, "a 3-node cluster", cluster.url, cluster=True))
     if not context.redis.unavailable:
         rows.append(_failure_cost(context, "one server", context.redis.url, cluster=False))
     return rows
 
 
-def _probes(context: Context, url: str) -> Row:
-    processes = 3 if context.quick else 8
-    seconds = 1.0 if context.quick else 4.0
-    prefix = f"cb-fleet-cluster-{uuid.uuid4().hex[:8]}"
-    name = "fleet_upstream"
-    tripper = _breaker(url, prefix, name)
-    with suppress(UpstreamDown):
-        tripper.call(_fail)
-    breaks_before = tripper.consecutive_circuit_breaks
-
-    spawn = multiprocessing.get_context("spawn")
-    start, out = spawn.Barrier(processes + 1), spawn.Queue()
-    workers = [spawn.Process(target=_worker, args=(url, prefix, name, seconds, start, out))
-               for _ in range(processes)]
-    for worker in workers:
-        worker.start()
-    try:
-        start.wait(timeout=60)
-        totals = [out.get(timeout=seconds + 60) for _ in workers]
-    finally:
-        for worker in workers:
-            worker.join(timeout=10)
-    tripper.sync()
-    deadlines = tripper.consecutive_circuit_breaks - breaks_before
-    tripper.store.close()
-
-    from redis.cluster import RedisCluster
-
-    client = RedisCluster.from_url(url)
-    try:
-        times = sorted(float(t) for t in client.lrange(f"{prefix}:{{{name}}}:probes", 0, -1))
-    finally:
-        client.close()
-    crowded = sum(1 for a, b in itertools.pairwise(times) if b - a < INTERVAL_SECONDS / 2)
-    row = Row(
-        SCENARIO, f"{processes} processes, 3-node cluster, upstream down {seconds:g}s: "
-        "probes per deadline", "probes",
-        len(times) / deadlines if deadlines else float(len(times)), target=TARGET,
-        notes=(f"{len(times)} probes for {deadlines} re-openings, {crowded} closer than half "
-               f"an interval ({INTERVAL_SECONDS:g}s); {sum(c for c, _ in totals)} calls, "
-               f"{sum(r for _, r in totals)} rejected"),
-    )
-    row.judge(deadlines > 0 and len(times) == deadlines and crowded == 0, quick=False)
-    return row
-
-
 def _failure_cost(context: Context, where: str, url: str, *, cluster: bool) -> Row:
     """A counted failure (one script) against a PING of the same node, same client."""
     prefix = f"cb-cost-{uuid.uuid4().hex[:8]}"
-    breaker = _breaker(url, prefix, "costly", HUGE_THRESHOLD) if cluster else _server_breaker(
-        url, prefix)
+    breaker = fleet_breaker(url, prefix, "costly", cluster=cluster, threshold=HUGE_THRESHOLD)
     store = breaker.store
     client = store.topology.client()
     if cluster:
@@ -164,7 +62,7 @@ def _failure_cost(context: Context, where: str, url: str, *, cluster: bool) -> R
 
     def counted_failure() -> None:
         with suppress(UpstreamDown):
-            breaker.call(_fail)
+            breaker.call(fail)
 
     settings = context.settings
     try:
@@ -183,15 +81,3 @@ def _failure_cost(context: Context, where: str, url: str, *, cluster: bool) -> R
     )
     row.judge(failure <= TIMES_PING * ping_ns, quick=settings.quick)
     return row
-
-
-def _server_breaker(url: str, prefix: str) -> Any:
-    from circuit_breaker import CircuitBreaker
-    from circuit_breaker.stores.redis import RedisStore
-
-    store = RedisStore(url, key_prefix=prefix, sync_interval=1.0)
-    return CircuitBreaker(HUGE_THRESHOLD, name="costly", store=store)
-
-
-def _fail() -> None:
-    raise UpstreamDown("down")
