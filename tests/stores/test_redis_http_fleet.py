@@ -3,17 +3,14 @@ real processes sharing Redis hold off for two seconds, then let exactly one prob
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
-import queue
-import time
-from typing import Any
 
 import pytest
 
 from tests.integrations.upstream import running
 from tests.redis_servers import RedisServer
 from tests.stores import fleet_workers
+from tests.stores.fleet_runs import gather_reports
 
 SPAWN = multiprocessing.get_context("spawn")
 PROCESSES = 4
@@ -44,18 +41,7 @@ def test_a_retry_after_in_one_process_holds_off_the_fleet_then_one_probe(
             )
             for index in range(PROCESSES)
         ]
-        for process in processes:
-            process.start()
-        reports: list[dict[str, Any]] = []
-        deadline = time.monotonic() + 120
-        while len(reports) < PROCESSES:
-            assert time.monotonic() < deadline, "the fleet did not finish in time"
-            assert all(p.exitcode in (None, 0) for p in processes), "a worker process failed"
-            with contextlib.suppress(queue.Empty):
-                reports.append(results.get(timeout=0.5))
-        for process in processes:
-            process.join(timeout=10)
-            assert process.exitcode == 0
+        reports = gather_reports(processes, results)
 
     told = upstream.hits_on("/status/429")[0].at
     work = sorted(hit.at for hit in upstream.hits_on("/delay/0.3"))

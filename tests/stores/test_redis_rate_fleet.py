@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
-import queue
 import time
 from typing import Any
 
@@ -15,6 +13,7 @@ from circuit_breaker.core.record import BreakerRecord
 from circuit_breaker.stores.redis import RedisStore
 from tests.redis_servers import RedisServer
 from tests.stores import fleet_workers
+from tests.stores.fleet_runs import gather_reports
 
 SPAWN = multiprocessing.get_context("spawn")
 PROCESSES = 4
@@ -39,19 +38,7 @@ def _run_fleet(
         )
         for share in failure_shares
     ]
-    for process in processes:
-        process.start()
-    reports: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 120
-    while len(reports) < len(processes):
-        assert time.monotonic() < deadline, "the fleet did not finish in time"
-        assert all(p.exitcode in (None, 0) for p in processes), "a worker process failed"
-        with contextlib.suppress(queue.Empty):
-            reports.append(results.get(timeout=0.5))
-    for process in processes:
-        process.join(timeout=10)
-        assert process.exitcode == 0
-    return reports
+    return gather_reports(processes, results)
 
 
 def _stored(url: str, prefix: str) -> BreakerRecord:
