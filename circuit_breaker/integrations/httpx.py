@@ -47,6 +47,7 @@ from circuit_breaker.integrations.http_common import (
     BreakerSource,
     FailureStatus,
     HostBreakers,
+    admitted_generation,
     counts_as_failure,
 )
 
@@ -154,7 +155,7 @@ class BreakerTransport(httpx.BaseTransport):
             raise _rejected(exc, request) from None
 
     def _send(self, request: httpx.Request, breaker: CircuitBreaker) -> httpx.Response:
-        generation = breaker._record.generation  # see http_common.admitted_generation
+        generation = admitted_generation(breaker)
         response = self._transport.handle_request(request)
         status = response.status_code
         if _failure_to_count(breaker, status):
@@ -222,7 +223,7 @@ class AsyncBreakerTransport(httpx.AsyncBaseTransport):
             raise _rejected(exc, request) from None
 
     async def _send(self, request: httpx.Request, breaker: CircuitBreaker) -> httpx.Response:
-        generation = breaker._record.generation  # see http_common.admitted_generation
+        generation = admitted_generation(breaker)
         response = await self._transport.handle_async_request(request)
         status = response.status_code
         if _failure_to_count(breaker, status):
