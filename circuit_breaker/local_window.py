@@ -67,10 +67,11 @@ class LocalWindow:
 
     def set_clock(self, local_minus_store: float) -> None:
         """The local clock's offset from the store's (quick calls compare local times)."""
+        if local_minus_store == self._local_minus_store:
+            return  # the common case: no lock for a record that kept the clocks' offset
         with self._lock:
-            if local_minus_store != self._local_minus_store:
-                self._local_minus_store = local_minus_store
-                self.quick_until = -math.inf
+            self._local_minus_store = local_minus_store
+            self.quick_until = -math.inf
 
     def restart(self, generation: int) -> None:
         """The breaker changed state: a new, empty window."""
